@@ -64,13 +64,18 @@ const resanitize = (html: string): string =>
     )
     .join("")
 
-const escapeRegExp = (text: string): string => text.replace(/[\\.?+*$^|()[\]{}]/g, "\\$&")
+/** The regex source CyTube stores with each emote (`(^|\s)name(?!\S)`, name loosely escaped). */
+export const emoteSource = (name: string): string => {
+  const loose = name.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
+  return `(^|\\s)${loose.replace(/[\\.?+*$^|()[\]{}]/g, "\\$&")}(?!\\S)`
+}
 
+/** What the browser does with `emoteList` (www/js/util.js `execEmotes`). */
 const renderEmotes = (html: string, emotes: ReadonlyArray<Emote>): string =>
   emotes.reduce(
     (acc, emote) =>
       acc.replace(
-        new RegExp(`(^|\\s)${escapeRegExp(escapeText(emote.name))}(?!\\S)`, "gi"),
+        new RegExp(emoteSource(emote.name), "gi"),
         `$1<img class="channel-emote" src="${escapeText(emote.image)}" title="${emote.name}">`
       ),
     html

@@ -231,7 +231,12 @@ export const startFakeCytube = async (options: FakeCytubeOptions = {}): Promise<
       new Promise<T>((resolve, reject) => {
         const deadline = Date.now() + timeoutMs
         const check = () => {
-          const value = predicate()
+          let value: T | undefined | null | false
+          try {
+            value = predicate()
+          } catch (error) {
+            return reject(error)
+          }
           if (value) return resolve(value)
           if (Date.now() > deadline) return reject(new Error(`waitFor: condition not met within ${timeoutMs} ms`))
           setTimeout(check, 5)

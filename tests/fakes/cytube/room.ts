@@ -5,7 +5,7 @@
  * `sendUserlist`, `sendUserJoin`, `partUser`) and the modules' `onUserPostJoin`.
  */
 import type { Socket } from "socket.io"
-import { type Emote, formatChatText, formatDuration } from "./format.ts"
+import { type Emote, emoteSource, formatChatText, formatDuration } from "./format.ts"
 import { type AntifloodParams, MIN_ANTIFLOOD } from "./limits.ts"
 
 export interface Profile {
@@ -509,14 +509,6 @@ export class FakeCytubeRoom {
     }
   }
 }
-
-const emoteSource = (name: string): string =>
-  `(^|\\s)${name
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/([\\.?+*$^|()[\]{}])/g, "\\$1")}(?!\\S)`
 
 /** CyTube shows moderators a cloaked IP; any stable string will do here. */
 const cloak = (ip: string): string => ip.replace(/\.\d+$/, ".x")
