@@ -1,9 +1,11 @@
 /**
  * `chatMsg` and `pm` from a client, as CyTube's ChatModule handles them (calzoneman/sync src/channel/chat.js).
  */
+
+import { DEFAULT_PERMISSIONS } from "./defaults.ts"
 import { isValidUserName, stripControlCharacters } from "./format.ts"
 import { MIN_ANTIFLOOD } from "./limits.ts"
-import { DEFAULT_PERMISSIONS, type FakeCytubeRoom, type FloodEvent, type PmRecord } from "./room.ts"
+import type { FakeCytubeRoom, FloodEvent, PmRecord } from "./room.ts"
 import type { Session } from "./session.ts"
 
 type Meta = Record<string, unknown>

@@ -5,8 +5,12 @@
  * `sendUserlist`, `sendUserJoin`, `partUser`) and the modules' `onUserPostJoin`.
  */
 import type { Socket } from "socket.io"
-import { type Emote, emoteSource, formatChatText, formatDuration } from "./format.ts"
+import { channelOpts, DEFAULT_PERMISSIONS } from "./defaults.ts"
+import { type Emote, emoteSource, formatChatText } from "./format.ts"
 import { type AntifloodParams, MIN_ANTIFLOOD } from "./limits.ts"
+import { type MediaInput, Playlist } from "./playlist.ts"
+
+export type { MediaInput } from "./playlist.ts"
 
 export interface Profile {
   readonly image: string
@@ -23,17 +27,6 @@ export interface Member {
   /** Undefined for virtual users. */
   readonly socket: Socket | undefined
   readonly ip: string
-}
-
-export interface MediaInput {
-  readonly title: string
-  readonly id: string
-  /** CyTube media type: "yt", "vi", "dm", "sc", "tw", "fi", "cu" … */
-  readonly type: string
-  readonly seconds: number
-  /** Default: -3 and paused for media with a duration (CyTube's lead-in), else 0. */
-  readonly currentTime?: number
-  readonly paused?: boolean
 }
 
 export interface ChatMessage {
@@ -99,70 +92,8 @@ export interface RoomContext {
   readonly defaultMaxMessageLength: number
 }
 
-interface PlaylistItem {
-  readonly uid: number
-  readonly media: ReturnType<typeof packMedia>
-  readonly temp: boolean
-  readonly queueby: string
-}
-
 const EMPTY_PROFILE: Profile = Object.freeze({ image: "", text: "" })
 const CHAT_BUFFER_SIZE = 15
-
-/** CyTube's `DEFAULT_PERMISSIONS` (src/channel/permissions.js), sent as `setPermissions`. */
-export const DEFAULT_PERMISSIONS: Readonly<Record<string, number>> = Object.freeze({
-  seeplaylist: -1,
-  playlistadd: 1.5,
-  playlistnext: 1.5,
-  playlistmove: 1.5,
-  playlistdelete: 2,
-  playlistjump: 1.5,
-  playlistaddlist: 1.5,
-  oplaylistadd: -1,
-  oplaylistnext: 1.5,
-  oplaylistmove: 1.5,
-  oplaylistdelete: 2,
-  oplaylistjump: 1.5,
-  oplaylistaddlist: 1.5,
-  playlistaddcustom: 3,
-  playlistaddrawfile: 2,
-  playlistaddlive: 1.5,
-  exceedmaxlength: 2,
-  addnontemp: 2,
-  settemp: 2,
-  playlistshuffle: 2,
-  playlistclear: 2,
-  pollctl: 1.5,
-  pollvote: -1,
-  viewhiddenpoll: 1.5,
-  voteskip: -1,
-  viewvoteskip: 1.5,
-  mute: 1.5,
-  kick: 1.5,
-  ban: 2,
-  motdedit: 3,
-  filteredit: 3,
-  filterimport: 3,
-  emoteedit: 3,
-  emoteimport: 3,
-  playlistlock: 2,
-  leaderctl: 2,
-  drink: 1.5,
-  chat: 0,
-  chatclear: 2,
-  exceedmaxitems: 2,
-  deletefromchannellib: 2,
-  exceedmaxdurationperuser: 2
-})
-
-const packMedia = (media: MediaInput) => ({
-  id: media.id,
-  title: media.title.length > 100 ? `${media.title.slice(0, 97)}...` : media.title,
-  seconds: media.seconds,
-  duration: formatDuration(media.seconds),
-  type: media.type,
-  meta: {}
-})
 
 export class FakeCytubeRoom {
   readonly name: string
@@ -177,9 +108,7 @@ export class FakeCytubeRoom {
   /** Members in join order; anonymous sockets (name "") count for `usercount` but are not listed. */
   readonly members: Member[] = []
   private readonly buffer: ChatMessage[] = []
-  private readonly playlist: PlaylistItem[] = []
-  private current: { item: PlaylistItem; currentTime: number; paused: boolean } | undefined
-  private nextUid = 0
+  private readonly playlist = new Playlist()
   private readonly options: RoomOptions
 
   constructor(
@@ -306,42 +235,31 @@ export class FakeCytubeRoom {
 
   /** Queue media and start playing it (`queue`, `setPlaylistMeta`, `setCurrent`, `changeMedia`); returns its uid. */
   changeMedia(media: MediaInput): number {
-    const item = this.queueMedia(media)
-    this.current = {
-      item: this.playlist.find((i) => i.uid === item) as PlaylistItem,
-      currentTime: media.currentTime ?? (media.seconds > 0 ? -3 : 0),
-      paused: media.paused ?? media.seconds > 0
-    }
-    this.broadcast("setCurrent", item)
-    this.broadcast("changeMedia", this.fullUpdate())
-    return item
+    const uid = this.queueMedia(media)
+    this.playlist.play(uid, media)
+    this.broadcast("setCurrent", uid)
+    this.broadcast("changeMedia", this.playlist.fullUpdate())
+    return uid
   }
 
   /** Add media at the end of the playlist (`queue { item, after }` + `setPlaylistMeta`); returns its uid. */
   queueMedia(media: MediaInput): number {
-    const item: PlaylistItem = { uid: this.nextUid++, media: packMedia(media), temp: true, queueby: "" }
-    const after = this.playlist.at(-1)?.uid ?? "prepend"
-    this.playlist.push(item)
-    this.broadcast("queue", { item, after })
-    this.broadcast("setPlaylistMeta", this.playlistMeta())
-    return item.uid
+    const queued = this.playlist.queue(media)
+    this.broadcast("queue", queued)
+    this.broadcast("setPlaylistMeta", this.playlist.meta())
+    return queued.item.uid
   }
 
   /** Remove a playlist item (`delete { uid }` + `setPlaylistMeta`). */
   deleteMedia(uid: number): void {
-    const index = this.playlist.findIndex((i) => i.uid === uid)
-    if (index < 0) throw new Error(`deleteMedia: no item ${uid} in ${this.name}`)
-    this.playlist.splice(index, 1)
-    if (this.current?.item.uid === uid) this.current = undefined
+    if (!this.playlist.delete(uid)) throw new Error(`deleteMedia: no item ${uid} in ${this.name}`)
     this.broadcast("delete", { uid })
-    this.broadcast("setPlaylistMeta", this.playlistMeta())
+    this.broadcast("setPlaylistMeta", this.playlist.meta())
   }
 
   /** The server's periodic sync of the current media (`mediaUpdate { currentTime, paused }`). */
   mediaUpdate(currentTime: number, paused = false): void {
-    if (!this.current) throw new Error(`mediaUpdate: nothing is playing in ${this.name}`)
-    this.current.currentTime = currentTime
-    this.current.paused = paused
+    if (!this.playlist.seek(currentTime, paused)) throw new Error(`mediaUpdate: nothing is playing in ${this.name}`)
     this.broadcast("mediaUpdate", { currentTime, paused })
   }
 
@@ -362,14 +280,23 @@ export class FakeCytubeRoom {
     socket.emit("drinkCount", 0)
     socket.emit("channelCSSJS", { css: "", cssHash: "", js: "", jsHash: "" })
     socket.emit("setMotd", this.options.motd ?? "")
-    socket.emit("channelOpts", this.channelOpts())
-    socket.emit("setPlaylistMeta", this.playlistMeta())
-    socket.emit("playlist", this.playlist)
-    if (this.current) {
+    socket.emit(
+      "channelOpts",
+      channelOpts({
+        name: this.name,
+        antiflood: this.antiflood(0),
+        linkify: this.options.linkify ?? true,
+        hasPassword: this.password !== undefined
+      })
+    )
+    socket.emit("setPlaylistMeta", this.playlist.meta())
+    socket.emit("playlist", this.playlist.items)
+    const uid = this.playlist.currentUid
+    if (uid !== undefined) {
       // Twice on purpose: CyTube's sendPlaylist and sendChangeMedia each send it.
-      socket.emit("setCurrent", this.current.item.uid)
-      socket.emit("setCurrent", this.current.item.uid)
-      socket.emit("changeMedia", this.fullUpdate())
+      socket.emit("setCurrent", uid)
+      socket.emit("setCurrent", uid)
+      socket.emit("changeMedia", this.playlist.fullUpdate())
     }
     socket.emit("userlist", this.userlistFor(member.rank))
     this.broadcastUsercount()
@@ -471,42 +398,6 @@ export class FakeCytubeRoom {
   private pushBuffer(line: ChatMessage): void {
     this.buffer.push(line)
     if (this.buffer.length > CHAT_BUFFER_SIZE) this.buffer.shift()
-  }
-
-  private playlistMeta() {
-    const rawTime = this.playlist.reduce((sum, i) => sum + i.media.seconds, 0)
-    return { count: this.playlist.length, rawTime, time: formatDuration(rawTime) }
-  }
-
-  private fullUpdate() {
-    const current = this.current as NonNullable<typeof this.current>
-    return { ...current.item.media, currentTime: current.currentTime, paused: current.paused }
-  }
-
-  private channelOpts() {
-    const flood = this.antiflood(0)
-    return {
-      allow_voteskip: true,
-      voteskip_ratio: 0.5,
-      afk_timeout: 600,
-      pagetitle: this.name,
-      maxlength: 0,
-      externalcss: "",
-      externaljs: "",
-      chat_antiflood: flood !== MIN_ANTIFLOOD,
-      chat_antiflood_params: flood === MIN_ANTIFLOOD ? { burst: 4, sustained: 1, cooldown: 4 } : flood,
-      show_public: false,
-      enable_link_regex: this.options.linkify ?? true,
-      password: this.password !== undefined,
-      allow_dupes: false,
-      torbanned: false,
-      block_anonymous_users: false,
-      allow_ascii_control: false,
-      playlist_max_per_user: 0,
-      new_user_chat_delay: 0,
-      new_user_chat_link_delay: 0,
-      playlist_max_duration_per_user: 0
-    }
   }
 }
 
