@@ -106,6 +106,27 @@ describe("long polling", () => {
     expect(Date.now() - started).toBeLessThan(1000)
   })
 
+  test("allowed_updates and privacy mode filter what a bot receives", async () => {
+    const api = newBot().api
+    await api.getUpdates({ allowed_updates: ["message"] })
+    const hello = fake.userSends(TOKEN, { from: ann, text: "hello" })
+    fake.userEdits(TOKEN, ann.id, hello.message!.message_id, "hello again")
+    fake.pushUpdate(TOKEN, { callback_query: { id: "1", from: { ...ann, is_bot: false }, chat_instance: "c" } })
+    expect(fake.pendingUpdates(TOKEN).map((u) => Object.keys(u)[1])).toEqual(["message"])
+    expect(fake.chat(TOKEN, ann.id).inbound[0]!.text).toBe("hello again")
+
+    fake.addBot({ token: "3003:shy", id: 3003, username: "shy_bot", privacyMode: true })
+    const shy = newBot("3003:shy").api
+    const group = { id: -55, type: "group" as const, title: "Friends" }
+    fake.userSends("3003:shy", { chat: group, from: ann, text: "chatter" })
+    fake.userSends("3003:shy", { chat: group, from: ann, text: "/ask@other_bot x" })
+    fake.userSends("3003:shy", { chat: group, from: ann, text: "/ask@shy_bot x" })
+    const own = await shy.sendMessage(group.id, "I am here")
+    fake.userSends("3003:shy", { chat: group, from: ann, text: "welcome", reply_to_message_id: own.message_id })
+    const texts = (await shy.getUpdates()).map((u) => u.message?.text)
+    expect(texts).toEqual(["/ask@shy_bot x", "welcome"])
+  })
+
   test("a second poller terminates the first with 409 Conflict", async () => {
     const api = newBot().api
     const first = apiError(api.getUpdates({ timeout: 2 }))
@@ -241,6 +262,15 @@ describe("faults", () => {
     expect(error).toBeInstanceOf(HttpError)
     expect(fake.chat(TOKEN, ann.id).texts).toEqual(["did it arrive?"])
     await fake.waitFor(() => fake.callsTo("sendMessage")[0]!.aborted)
+  })
+
+  test("a delayed send still happens after the client gave up", async () => {
+    const api = newBot(TOKEN, 0.1).api
+    fake.delayNext("sendMessage", 250)
+    const error = await api.sendMessage(ann.id, "slow").catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(HttpError)
+    expect(fake.chat(TOKEN, ann.id).texts).toEqual([])
+    await fake.waitFor(() => fake.chat(TOKEN, ann.id).texts.includes("slow"))
   })
 
   test("a revoked or unknown token gets 401 Unauthorized", async () => {

@@ -1,8 +1,9 @@
 import type { BotCommand, Update, UserFromGetMe } from "grammy/types"
 import { ChatView } from "./ChatView.ts"
+import { Faults } from "./faults.ts"
 import { buildUserMessage, editUserMessage, passesPrivacy } from "./inbound.ts"
-import { commandsKey, FLOOD_METHODS, messageMethods } from "./messages.ts"
-import { int, readParams } from "./params.ts"
+import { commandsKey, messageMethods } from "./messages.ts"
+import { readParams } from "./params.ts"
 import { type ApiResult, BotState, fail, updateType } from "./state.ts"
 import type {
   ApiCall,
@@ -22,12 +23,6 @@ export interface FakeTelegramOptions {
   readonly webhookRetryMs?: number
   /** How long a webhook may take to answer before the delivery counts as failed, in ms. Default 5000. */
   readonly webhookTimeoutMs?: number
-}
-
-interface Scoped {
-  readonly method: string
-  readonly token: string | undefined
-  remaining: number
 }
 
 type Outcome =
@@ -68,13 +63,10 @@ export class FakeTelegram {
 
   private readonly bots = new Map<string, BotState>()
   private readonly server: ReturnType<typeof Bun.serve>
-  private readonly faults: Array<Scoped & { readonly fault: Fault }> = []
-  private readonly delays: Array<Scoped & { readonly ms: number }> = []
-  private readonly holds: Scoped[] = []
+  private readonly faults = new Faults()
   private readonly listeners = new Set<() => void>()
   private readonly stopping = new AbortController()
   private readonly webhookDeps: WebhookDeps
-  private rateLimit: RateLimit = {}
 
   private constructor(options: FakeTelegramOptions) {
     this.webhookDeps = {
@@ -220,12 +212,12 @@ export class FakeTelegram {
 
   /** The next `times` calls of `method` ("*" = any method) answer with this fault instead of running. */
   failNext(method: string, fault: Fault, times = 1, options: { token?: string } = {}): void {
-    this.faults.push({ method: method.toLowerCase(), token: options.token, remaining: times, fault })
+    this.faults.failNext(method, fault, times, options.token)
   }
 
   /** The next `times` calls of `method` wait `ms` before running (the call still runs if the client gave up). */
   delayNext(method: string, ms: number, times = 1, options: { token?: string } = {}): void {
-    this.delays.push({ method: method.toLowerCase(), token: options.token, remaining: times, ms })
+    this.faults.delayNext(method, ms, times, options.token)
   }
 
   /**
@@ -233,54 +225,12 @@ export class FakeTelegram {
    * open until the client gives up or the fake stops. Emulates a send whose outcome the client cannot know.
    */
   acceptThenTimeout(method: string, times = 1, options: { token?: string } = {}): void {
-    this.holds.push({ method: method.toLowerCase(), token: options.token, remaining: times })
+    this.faults.holdNext(method, times, options.token)
   }
 
   /** Turns on flood control (429 with retry_after) for sends and edits; `undefined` or `{}` turns it off. */
   setRateLimit(limit: RateLimit | undefined): void {
-    this.rateLimit = limit ?? {}
-  }
-
-  private take<T extends Scoped>(list: T[], method: string, token: string): T | undefined {
-    const index = list.findIndex(
-      (s) => (s.method === "*" || s.method === method) && (s.token === undefined || s.token === token)
-    )
-    if (index < 0) return undefined
-    const found = list[index]!
-    found.remaining--
-    if (found.remaining <= 0) list.splice(index, 1)
-    return found
-  }
-
-  private flood(bot: BotState, method: string, params: Record<string, unknown>): ApiResult | undefined {
-    const { perChatPerSecond, perGroupPerMinute, globalPerSecond } = this.rateLimit
-    if (!FLOOD_METHODS.has(method)) return undefined
-    if (perChatPerSecond === undefined && perGroupPerMinute === undefined && globalPerSecond === undefined) return
-    const now = Date.now()
-    const chatId = int(params.chat_id) ?? 0
-    let times = bot.chatSendTimes.get(chatId)
-    if (times === undefined) {
-      times = []
-      bot.chatSendTimes.set(chatId, times)
-    }
-    const prune = (list: number[], window: number) => {
-      while (list.length > 0 && list[0]! <= now - window) list.shift()
-    }
-    prune(times, 60_000)
-    prune(bot.sendTimes, 1000)
-    const retryAfter = (list: number[], window: number, limit: number) => {
-      const recent = list.filter((t) => t > now - window)
-      if (recent.length < limit) return undefined
-      return Math.max(1, Math.ceil((recent[recent.length - limit]! + window - now) / 1000))
-    }
-    const wait =
-      (globalPerSecond === undefined ? undefined : retryAfter(bot.sendTimes, 1000, globalPerSecond)) ??
-      (perChatPerSecond === undefined ? undefined : retryAfter(times, 1000, perChatPerSecond)) ??
-      (perGroupPerMinute === undefined || chatId >= 0 ? undefined : retryAfter(times, 60_000, perGroupPerMinute))
-    if (wait !== undefined) return fail(429, `Too Many Requests: retry after ${wait}`, wait)
-    times.push(now)
-    bot.sendTimes.push(now)
-    return undefined
+    this.faults.rateLimit = limit ?? {}
   }
 
   // ---------------------------------------------------------------- waiting and stopping
@@ -330,7 +280,7 @@ export class FakeTelegram {
     for (const listener of [...this.listeners]) listener()
   }
 
-  /** Answers pending long polls, drops held requests and webhook work, and closes the server. */
+  /** Answers pending long polls with no updates, drops held requests and webhook work, and closes the server. */
   async stop(): Promise<void> {
     if (this.stopping.signal.aborted) return
     this.stopping.abort()
@@ -341,6 +291,8 @@ export class FakeTelegram {
         if (bot.webhook.retryTimer !== undefined) clearTimeout(bot.webhook.retryTimer)
       }
     }
+    // let answered long polls flush, then cut whatever is still open (held requests, idle keep-alives)
+    await Promise.race([this.server.stop(false), Bun.sleep(100)])
     await this.server.stop(true)
   }
 
@@ -424,7 +376,7 @@ export class FakeTelegram {
     if (bot === undefined || bot.revoked) return done(UNAUTHORIZED)
     const method = methodName.toLowerCase()
     if (!METHOD_NAMES.has(method)) return done(NOT_FOUND)
-    const fault = this.take(this.faults, method, token)?.fault
+    const fault = this.faults.takeFault(method, token)
     if (fault !== undefined) {
       if (fault.code === 502 || fault.code === 504) return { call, outcome: { kind: "html", status: fault.code } }
       if (fault.code === 429) {
@@ -434,14 +386,14 @@ export class FakeTelegram {
       }
       return done(fail(fault.code, fault.description ?? "Internal Server Error"))
     }
-    const delay = this.take(this.delays, method, token)
-    if (delay !== undefined) await this.sleep(delay.ms)
+    const delay = this.faults.takeDelay(method, token)
+    if (delay !== undefined) await this.sleep(delay)
     if (bot.revoked) return done(UNAUTHORIZED)
-    const flooded = this.flood(bot, method, params)
+    const flooded = this.faults.flood(bot, method, params)
     if (flooded !== undefined) return done(flooded)
-    const hold = this.take(this.holds, method, token)
+    const hold = this.faults.takeHold(method, token)
     const result = await this.run(bot, method, params, signal, call)
-    if (hold === undefined || transport === "webhook-reply") return done(result)
+    if (!hold || transport === "webhook-reply") return done(result)
     call.response = result
     this.changed()
     await this.heldUntilGone(signal)
@@ -471,22 +423,32 @@ export class FakeTelegram {
     }
   }
 
+  /** Resolves after `ms`, or at once when the fake stops. */
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms)
-      function done() {
+      const stop = this.stopping.signal
+      const done = () => {
         clearTimeout(timer)
+        stop.removeEventListener("abort", done)
         resolve()
       }
-      this.stopping.signal.addEventListener("abort", done, { once: true })
+      const timer = setTimeout(done, ms)
+      stop.addEventListener("abort", done)
     })
   }
 
+  /** Resolves when the client goes away or the fake stops. */
   private heldUntilGone(signal: AbortSignal | undefined): Promise<void> {
     return new Promise((resolve) => {
-      if (signal?.aborted || this.stopping.signal.aborted) return resolve()
-      signal?.addEventListener("abort", () => resolve(), { once: true })
-      this.stopping.signal.addEventListener("abort", () => resolve(), { once: true })
+      const stop = this.stopping.signal
+      if (signal?.aborted || stop.aborted) return resolve()
+      const done = () => {
+        signal?.removeEventListener("abort", done)
+        stop.removeEventListener("abort", done)
+        resolve()
+      }
+      signal?.addEventListener("abort", done)
+      stop.addEventListener("abort", done)
     })
   }
 

@@ -135,7 +135,9 @@ const sendMessage: Handler = (bot, params) => {
   const fields = {
     text: formatted.text,
     ...(formatted.entities.length > 0 ? { entities: formatted.entities } : {}),
-    ...(typeof params.link_preview_options === "object" ? { link_preview_options: params.link_preview_options } : {})
+    ...(typeof params.link_preview_options === "object" && params.link_preview_options !== null
+      ? { link_preview_options: params.link_preview_options }
+      : {})
   }
   const content = { kind: "text" as const, text: formatted.text, raw, entities: formatted.entities, fields }
   return ok(deliver(bot, chat, params, content, reply.target))

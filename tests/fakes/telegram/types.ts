@@ -46,7 +46,7 @@ export interface ApiCall {
   /** The JSON envelope that was (or would have been) sent back. */
   response?: unknown
   answeredAt?: number
-  /** True when the client went away before the fake answered. */
+  /** True when the call was never answered: the client went away first, or it was held until the fake stopped. */
   aborted?: boolean
 }
 
