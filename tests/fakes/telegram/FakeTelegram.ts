@@ -10,6 +10,7 @@ import type {
   BotSpec,
   Fault,
   RateLimit,
+  SentMessage,
   StoredFile,
   Transport,
   UserMessage,
@@ -181,7 +182,7 @@ export class FakeTelegram {
   }
 
   /** Every message the bot sent that is still visible, over all chats, in send order. */
-  sentMessages(token: string) {
+  sentMessages(token: string): SentMessage[] {
     return [...this.bot(token).chats.values()]
       .flatMap((chat) => chat.sent.filter((m) => m.deletedAt === undefined))
       .sort((a, b) => a.sentAt - b.sentAt || a.message_id - b.message_id)
