@@ -11,6 +11,7 @@ import {
   Partials,
   type RateLimitData,
   RESTEvents,
+  Routes,
   type TextChannel,
   type ThreadChannel
 } from "discord.js"
@@ -126,6 +127,39 @@ describe("fake Discord with the real discord.js client", () => {
 
     const opened = await (await client.users.fetch(USER_ID)).createDM()
     expect(opened.id).toBe(dm.id)
+
+    await message.channel.sendTyping()
+    expect(dc.typing.at(-1)).toMatchObject({ channelId: dm.id, botId: BOT_ID })
+  })
+
+  test("attachments: a user's arrive on the message, a bot's upload is stored and served", async () => {
+    const sent = dc.userSays({
+      channelId: GENERAL_ID,
+      authorId: USER_ID,
+      content: "look at this",
+      attachments: [{ url: "http://127.0.0.1:9/cat.png", filename: "cat.png", content_type: "image/png", size: 3 }]
+    })
+    const message = await receivedMessage((m) => m.id === sent.id)
+    expect(message.attachments.first()).toMatchObject({
+      name: "cat.png",
+      contentType: "image/png",
+      url: "http://127.0.0.1:9/cat.png"
+    })
+
+    const channel = client.channels.cache.get(GENERAL_ID) as TextChannel
+    const upload = await channel.send({
+      content: "notes attached",
+      files: [{ attachment: Buffer.from("hello file"), name: "notes.txt" }]
+    })
+    const stored = dc.message(upload.id)
+    expect(stored?.content).toBe("notes attached")
+    expect(stored?.attachments.map((a) => a.filename)).toEqual(["notes.txt"])
+    expect(upload.attachments.first()?.name).toBe("notes.txt")
+    const served = await fetch(stored!.attachments[0]!.url)
+    expect(await served.text()).toBe("hello file")
+
+    const history = await channel.messages.fetch({ limit: 2 })
+    expect([...history.values()].map((m) => m.content)).toEqual(["notes attached", "look at this"])
   })
 
   test("a sent message can be edited and deleted", async () => {
@@ -160,21 +194,27 @@ describe("fake Discord with the real discord.js client", () => {
   test("a 429 on create message is waited out by the REST queue and the message lands", async () => {
     const channel = client.channels.cache.get(GENERAL_ID) as TextChannel
     dc.rateLimitNext("POST /channels/:id/messages", { retryAfter: 0.25 })
+    const seen = dc.requests.length
     const startedAt = Date.now()
     const message = await channel.send("after the rate limit")
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual(240)
     expect(dc.message(message.id)?.content).toBe("after the rate limit")
     expect(rateLimits.at(-1)).toMatchObject({ route: "/channels/:id/messages", method: "POST", global: false })
-    const attempts = dc.requests.filter((r) => r.path === `/channels/${GENERAL_ID}/messages` && r.at >= startedAt)
+    const attempts = dc.requests.slice(seen).filter((r) => r.path === `/channels/${GENERAL_ID}/messages`)
     expect(attempts.map((r) => r.status)).toEqual([429, 200])
+
+    dc.rateLimitNext("POST /channels/:id/typing", { retryAfter: 0.1, global: true })
+    await channel.sendTyping()
+    expect(rateLimits.at(-1)).toMatchObject({ global: true })
+    expect(dc.typing.at(-1)?.channelId).toBe(GENERAL_ID)
   })
 
   test("a 500 is retried by discord.js; a request left hanging still took effect", async () => {
     const channel = client.channels.cache.get(GENERAL_ID) as TextChannel
     dc.failNext("POST /channels/:id/messages", 500)
-    const startedAt = Date.now()
+    const seen = dc.requests.length
     await channel.send("after a 500")
-    const attempts = dc.requests.filter((r) => r.path === `/channels/${GENERAL_ID}/messages` && r.at >= startedAt)
+    const attempts = dc.requests.slice(seen).filter((r) => r.path === `/channels/${GENERAL_ID}/messages`)
     expect(attempts.map((r) => r.status)).toEqual([500, 200])
 
     dc.acceptThenHang("POST /channels/:id/messages")
@@ -188,6 +228,14 @@ describe("fake Discord with the real discord.js client", () => {
     expect(answered).toBe(false)
     dc.releaseHung()
     expect((await pending).id).toBe(stored.id)
+  })
+
+  test("a repeated nonce with enforce_nonce returns the first message instead of a duplicate", async () => {
+    const body = { content: "exactly once", nonce: "troupe-1", enforce_nonce: true }
+    const first = (await client.rest.post(Routes.channelMessages(GENERAL_ID), { body })) as { id: string }
+    const again = (await client.rest.post(Routes.channelMessages(GENERAL_ID), { body })) as { id: string }
+    expect(again.id).toBe(first.id)
+    expect(dc.channelMessages(GENERAL_ID).filter((m) => m.content === "exactly once")).toHaveLength(1)
   })
 
   test("allowed_mentions decide who would be pinged", async () => {

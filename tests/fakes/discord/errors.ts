@@ -18,7 +18,14 @@ export const isApiError = (value: unknown): value is ApiError =>
 
 /** 400 Invalid Form Body (50035) for one field. */
 export const invalidForm = (field: string, code: string, message: string): ApiError =>
-  apiError(400, 50035, "Invalid Form Body", { [field]: { _errors: [{ code, message }] } })
+  fieldError([field], code, message)
+
+/** 400 Invalid Form Body (50035) with the error nested under a field path (e.g. `[0, "name"]`). */
+export const fieldError = (path: Array<string | number>, code: string, message: string): ApiError => {
+  let errors: Json = { _errors: [{ code, message }] }
+  for (const key of [...path].reverse()) errors = { [String(key)]: errors }
+  return apiError(400, 50035, "Invalid Form Body", errors)
+}
 
 export const Errors = {
   unauthorized: () => apiError(401, 0, "401: Unauthorized"),
