@@ -179,7 +179,8 @@ export class LocalActor<M, R> implements ActorNode {
       this.lastError = reason
       const now = Date.now()
       const windowStart = now - Duration.toMillis(this.policy.window)
-      const times = (this.restartTimes ??= [])
+      if (!this.restartTimes) this.restartTimes = []
+      const times = this.restartTimes
       times.push(now)
       while (times.length > 0 && times[0]! < windowStart) times.shift()
       if (times.length > this.policy.maxRestarts) return this.giveUp(cause, reason, now)

@@ -44,7 +44,8 @@ export class Mailbox<A> {
       if (this.offer(item) || this.closed) return Effect.void
       return Effect.async<void>((resume) => {
         const putter: Putter<A> = { item, resume }
-        ;(this.putters ??= []).push(putter)
+        if (!this.putters) this.putters = []
+        this.putters.push(putter)
         return Effect.sync(() => {
           const index = this.putters?.indexOf(putter) ?? -1
           if (index >= 0) this.putters!.splice(index, 1)
