@@ -1,0 +1,221 @@
+/**
+ * Opens the database (pragmas, migrations, prepared statements) and implements `StoreService` over it. Buffered
+ * writes go through the `Writer`; reads flush it first; writes whose result the caller needs (deletes) flush it and
+ * then run on their own.
+ */
+import { Database } from "bun:sqlite"
+import { Effect, Runtime, type Scope } from "effect"
+import { migrate } from "../migrations.ts"
+import type {
+  ConversationSummary,
+  Job,
+  Note,
+  OutboxEntry,
+  StoreService,
+  UnansweredInbound,
+  UsageRow
+} from "../Store.ts"
+import { type StoreError, storeError } from "../StoreError.ts"
+import {
+  containsPattern,
+  type JobRow,
+  jobId,
+  type MessageRow,
+  messageBindings,
+  type OutboxRow,
+  toJob,
+  toMessage,
+  toOutbox
+} from "./rows.ts"
+import { prepareStatements } from "./statements.ts"
+import { type FlushFailure, Writer } from "./Writer.ts"
+
+export interface OpenOptions {
+  readonly path: string
+  readonly synchronous: "normal" | "full"
+  readonly busyTimeoutMs: number
+  /** Runs before the file is opened (creates its directory). */
+  readonly prepare: () => void
+}
+
+const openDatabase = (options: OpenOptions): Database => {
+  options.prepare()
+  const db = new Database(options.path, { create: true, readwrite: true })
+  try {
+    db.run(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs))}`)
+    const mode = db.query<{ journal_mode: string }, []>("PRAGMA journal_mode = WAL").get()?.journal_mode
+    if (options.path !== ":memory:" && mode !== "wal") throw new Error(`could not switch to WAL (journal_mode=${mode})`)
+    db.run(`PRAGMA synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`)
+    db.run("PRAGMA foreign_keys = ON")
+    return db
+  } catch (cause) {
+    db.close()
+    throw cause
+  }
+}
+
+const logFailure = (runtime: Runtime.Runtime<never>) => (failure: FlushFailure) =>
+  Runtime.runSync(runtime)(
+    Effect.logError(
+      `store: ${failure.error.operation} failed, ${failure.lost} of ${failure.batch} writes not saved`
+    ).pipe(
+      Effect.annotateLogs({
+        operation: failure.error.operation,
+        code: failure.error.code,
+        sqlite: failure.error.message
+      })
+    )
+  )
+
+export const makeStore = (options: OpenOptions): Effect.Effect<StoreService, StoreError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const runtime = yield* Effect.runtime<never>()
+    const db = yield* Effect.acquireRelease(
+      Effect.try({ try: () => openDatabase(options), catch: (cause) => storeError("open", cause) }),
+      (db) => Effect.sync(() => db.close())
+    )
+    yield* migrate(db, options.path)
+    const { writes, reads, finalize } = yield* Effect.try({
+      try: () => prepareStatements(db),
+      catch: (cause) => storeError("open", cause)
+    })
+    const writer = new Writer(db, logFailure(runtime))
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        writer.close()
+        finalize()
+      })
+    )
+    // Ids recorded by `recordInbound` since the last flush: the dedupe check sees them without forcing a commit.
+    const pendingInbound = new Set<string>()
+    writer.onFlush(() => pendingInbound.clear())
+
+    /** A read: commit what is buffered first, so the read sees it. */
+    const read = <A>(f: () => A): Effect.Effect<A> =>
+      Effect.sync(() => {
+        writer.flush()
+        return f()
+      })
+    const now = <A>(f: (now: number) => A): Effect.Effect<A> =>
+      Effect.clockWith((clock) => Effect.sync(() => f(clock.unsafeCurrentTimeMillis())))
+
+    const service: StoreService = {
+      path: options.path,
+
+      appendMessage: (message) => Effect.sync(() => writer.write(writes.appendMessage, messageBindings(message))),
+      history: (conversationId, limit) =>
+        read(() =>
+          (reads.history.all(conversationId, Math.max(0, limit)) as Array<MessageRow>).map(toMessage).reverse()
+        ),
+      messageCount: (conversationId) => read(() => (reads.messageCount.get(conversationId) as { n: number }).n),
+      trimHistory: (conversationId, keepLast) =>
+        read(() => reads.trimHistory.run(conversationId, Math.max(0, Math.floor(keepLast))).changes),
+      clearHistory: (conversationId) => read(() => reads.clearHistory.run(conversationId).changes),
+      conversations: (options = {}) =>
+        read(() => reads.conversations.all(options.prefix ?? "", options.limit ?? -1) as Array<ConversationSummary>),
+      exportJsonl: (conversationId) =>
+        read(() => {
+          let out = ""
+          const rows =
+            conversationId === undefined ? reads.exportAll.iterate() : reads.exportOne.iterate(conversationId)
+          for (const row of rows) out += JSON.stringify(toMessage(row as MessageRow)) + "\n"
+          return out
+        }),
+
+      saveNote: (owner, key, text) => now((at) => writer.write(writes.saveNote, [owner, key, text, at])),
+      getNote: (owner, key) => read(() => (reads.getNote.get(owner, key) as Note | null) ?? undefined),
+      listNotes: (owner, limit = 50) => read(() => reads.listNotes.all(owner, limit) as Array<Note>),
+      searchNotes: (owner, query, limit = 20) =>
+        read(() => reads.searchNotes.all(owner, containsPattern(query), limit) as Array<Note>),
+      deleteNote: (owner, key) => read(() => reads.deleteNote.run(owner, key).changes > 0),
+
+      getCursor: (key) => read(() => (reads.getCursor.get(key) as { value: string } | null)?.value),
+      setCursor: (key, value) => now((at) => writer.write(writes.setCursor, [key, value, at])),
+
+      addUsage: (row) =>
+        Effect.sync(() =>
+          writer.write(writes.addUsage, [row.persona, row.provider, row.model, row.day, row.input, row.output])
+        ),
+      usage: (filter = {}) =>
+        read(() => reads.usage.all(filter.persona ?? null, filter.day ?? null) as Array<UsageRow>),
+
+      addJob: (job) =>
+        now((createdAt) => {
+          const stored: Job = { ...job, id: jobId(), status: "active", createdAt }
+          writer.write(writes.addJob, [
+            stored.id,
+            job.persona,
+            job.conversationId,
+            job.owner,
+            job.prompt,
+            job.kind,
+            job.nextAt,
+            job.intervalMs ?? null,
+            createdAt
+          ])
+          return stored
+        }),
+      getJob: (id) =>
+        read(() => {
+          const row = reads.getJob.get(id) as JobRow | null
+          return row === null ? undefined : toJob(row)
+        }),
+      listJobs: (filter) =>
+        read(() =>
+          (
+            reads.listJobs.all(filter.owner ?? null, filter.persona ?? null, filter.status ?? null) as Array<JobRow>
+          ).map(toJob)
+        ),
+      dueJobs: (at) => read(() => (reads.dueJobs.all(at) as Array<JobRow>).map(toJob)),
+      updateJob: (id, patch) =>
+        Effect.sync(() =>
+          writer.write(writes.updateJob, [patch.nextAt ?? null, patch.status ?? null, patch.lastRunAt ?? null, id])
+        ),
+      deleteJob: (id) => read(() => reads.deleteJob.run(id).changes > 0),
+
+      recordInbound: (entry) =>
+        Effect.sync(() => {
+          // Committed rows are in the table, buffered ones in `pendingInbound`: no flush needed for the check.
+          if (pendingInbound.has(entry.messageId) || reads.inboundExists.get(entry.messageId) !== null) return "seen"
+          writer.write(writes.recordInbound, [
+            entry.messageId,
+            entry.persona,
+            entry.conversationId,
+            entry.at,
+            entry.payload
+          ])
+          pendingInbound.add(entry.messageId)
+          return "new"
+        }),
+      markInbound: (messageId, status, turnId) =>
+        Effect.sync(() => writer.write(writes.markInbound, [status, turnId ?? null, messageId])),
+      unansweredInbound: (persona, since) =>
+        read(() => reads.unansweredInbound.all(persona, since) as Array<UnansweredInbound>),
+      outboxPut: (entry) =>
+        now((at) =>
+          writer.write(writes.outboxPut, [
+            entry.key,
+            entry.persona,
+            entry.channel,
+            entry.conversationId,
+            entry.turnId,
+            entry.chunk,
+            entry.text,
+            at
+          ])
+        ),
+      outboxMark: (key, status, platformId) =>
+        now((at) => writer.write(writes.outboxMark, [status, platformId ?? null, at, key])),
+      outboxGet: (key) =>
+        read(() => {
+          const row = reads.outboxGet.get(key) as OutboxRow | null
+          return row === null ? undefined : toOutbox(row)
+        }),
+      outboxPending: (channel) =>
+        read(() => (reads.outboxPending.all(channel) as Array<OutboxRow>).map(toOutbox) as Array<OutboxEntry>),
+
+      commit: writer.commit,
+      stats: Effect.sync(() => writer.stats())
+    }
+    return service
+  })
