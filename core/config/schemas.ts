@@ -28,8 +28,9 @@ export const Millis = Schema.transformOrFail(Schema.Union(Schema.Number, Schema.
   encode: (millis) => Either.right(millis)
 }).annotations({ identifier: "Duration", description: "a duration such as 500ms, 30s, 5m or 2h" })
 
-export const Port = Schema.Int.pipe(Schema.between(1, 65535)).annotations({
-  message: () => "expected a port number between 1 and 65535"
+/** A TCP port; 0 picks any free port (the chosen one is logged). */
+export const Port = Schema.Int.pipe(Schema.between(0, 65535)).annotations({
+  message: () => "expected a port number between 0 and 65535"
 })
 
 export const Probability = Schema.Number.pipe(Schema.between(0, 1)).annotations({
