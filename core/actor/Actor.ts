@@ -22,7 +22,7 @@ import {
 import { Mailbox } from "./internal/Mailbox.ts"
 
 export type { ActorState, ActorStats } from "./ActorSystem.ts"
-export { ActorUnavailable, type RestartPolicy, type StopOptions } from "./internal/LocalActor.ts"
+export { ActorUnavailable, type Inbox, type RestartPolicy, type StopOptions } from "./internal/LocalActor.ts"
 
 const noLabels: Readonly<Record<string, string>> = {}
 

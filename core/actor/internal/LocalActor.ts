@@ -24,7 +24,15 @@ export interface RestartPolicy {
   readonly window: Duration.DurationInput
 }
 
-export type Handler<M, R> = (message: M) => Effect.Effect<void, unknown, R>
+/** The rest of an actor's mailbox, as its handler sees it. */
+export interface Inbox<M> {
+  /** Messages waiting behind the one being handled. */
+  readonly size: number
+  /** Take waiting messages from the front for as long as `accept` says yes (e.g. to fold them into one turn). */
+  takeWhile(accept: (message: M) => boolean): ReadonlyArray<M>
+}
+
+export type Handler<M, R> = (message: M, inbox: Inbox<M>) => Effect.Effect<void, unknown, R>
 
 export class ActorUnavailable extends Data.TaggedError("ActorUnavailable")<{
   readonly path: string
@@ -47,7 +55,7 @@ const reasonOf = (cause: Cause.Cause<unknown>) => {
   return failure instanceof Error ? failure.message : String(failure)
 }
 
-export class LocalActor<M, R> implements ActorNode {
+export class LocalActor<M, R> implements ActorNode, Inbox<M> {
   state: ActorState = "starting"
   readonly startedAt = Date.now()
   lastError: string | undefined = undefined
@@ -83,6 +91,16 @@ export class LocalActor<M, R> implements ActorNode {
 
   mailboxSize(): number {
     return this.mailbox.size
+  }
+
+  get size(): number {
+    return this.mailbox.size
+  }
+
+  takeWhile(accept: (message: M) => boolean): ReadonlyArray<M> {
+    const taken = this.mailbox.takeWhile(accept)
+    this.processed += taken.length
+    return taken
   }
 
   readonly send = (message: M): Effect.Effect<void, ActorUnavailable> =>
@@ -122,7 +140,7 @@ export class LocalActor<M, R> implements ActorNode {
     const message = this.mailbox.poll()
     if (message !== Empty) {
       this.inHand = true
-      return Effect.flatMap(this.handle!(message), this.afterOne)
+      return Effect.flatMap(this.handle!(message, this), this.afterOne)
     }
     if (this.stopping) return Effect.void
     return this.waitThenNext!

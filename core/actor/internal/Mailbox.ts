@@ -70,6 +70,17 @@ export class Mailbox<A> {
     return item
   }
 
+  /** Take messages from the front for as long as `accept` says yes. */
+  takeWhile(accept: (item: A) => boolean): Array<A> {
+    const taken: Array<A> = []
+    while (this.head < this.items.length && accept(this.items[this.head]!)) {
+      const item = this.poll()
+      if (item === Empty) break
+      taken.push(item)
+    }
+    return taken
+  }
+
   /** Suspends until a message is there (or `wakeUp` is called); resumes at once if one already is. */
   readonly awaitMessage: Effect.Effect<void> = Effect.suspend(() =>
     this.head < this.items.length

@@ -1,0 +1,330 @@
+/**
+ * One conversation actor per conversation id. It answers its messages in order, one turn at a time: the new user
+ * message(s) are stored, the agent loop streams the answer into the channel, and the transcript grows. Messages that
+ * arrive during a turn wait in the mailbox and are answered next, one by one, or together in one turn (`pending: fold`).
+ *
+ * The actor's state is a cache of the store: stopping it (passivation) loses nothing, and the next message revives it
+ * with its history intact.
+ */
+import { Cause, Deferred, Effect } from "effect"
+import type { Behavior, Inbox } from "../actor/Actor.ts"
+import type { ChannelInstance, OutboundEvent, ReplySink, ReplyTarget } from "../channels/Channel.ts"
+import { EventBus } from "../events/EventBus.ts"
+import type { EventOf, MessageReceived } from "../events/Events.ts"
+import { type BotMessageKey, botMessage } from "../i18n/messages.ts"
+import { runTurn, type TurnInput } from "../llm/AgentLoop.ts"
+import type { LlmProviders } from "../llm/Providers.ts"
+import { Metrics } from "../metrics/Metrics.ts"
+import { defineTroupeMetrics } from "../metrics/TroupeMetrics.ts"
+import type { PersonaDefinition } from "../persona/Persona.ts"
+import { type NewMessage, Store, type StoredMessage } from "../store/Store.ts"
+import type { Tools } from "../tools/Tools.ts"
+import { targetOf } from "./ConversationId.ts"
+import { newTurnId } from "./ids.ts"
+import { addressKey, type ConversationAddress } from "./Scheduler.ts"
+
+export type ConversationMessage =
+  | { readonly _tag: "Inbound"; readonly message: MessageReceived }
+  /** A bot-side text without the model (e.g. "slow down"). */
+  | { readonly _tag: "Notice"; readonly message: MessageReceived; readonly key: BotMessageKey }
+  /** A scheduled prompt fired: a turn without a user message, answered where the conversation lives. */
+  | {
+      readonly _tag: "Scheduled"
+      readonly jobId: string
+      readonly prompt: string
+      readonly target: ReplyTarget & { readonly channel: string }
+      readonly done?: Deferred.Deferred<boolean>
+    }
+  /** Forget the history (`/reset`, the dashboard, the `chat_memory` tool). */
+  | { readonly _tag: "Reset"; readonly done: Deferred.Deferred<number> }
+
+export interface ConversationEnv {
+  readonly conversationId: string
+  /** The persona as it is now (hot-reloaded). */
+  readonly persona: () => PersonaDefinition
+  readonly channel: (id: string) => ChannelInstance | undefined
+  /** Replies are logged instead of sent. */
+  readonly dryRun: boolean
+}
+
+type TurnEvent = Parameters<TurnInput["emit"]>[0]
+
+/** A sink that logs instead of sending (dry-run), or when the channel is gone. */
+const loggingSink = (target: ReplyTarget, why: string): ReplySink => ({
+  emit: (event) =>
+    event._tag === "ReplyCompleted" || event._tag === "ReplyFailed"
+      ? Effect.logInfo(`reply (${why}) to ${target.conversationId}`).pipe(
+          Effect.annotateLogs({ text: event._tag === "ReplyCompleted" ? event.text : event.userText })
+        )
+      : Effect.void
+})
+
+export const conversationBehavior = (
+  env: ConversationEnv
+): Behavior<ConversationMessage, Store | EventBus | Metrics | LlmProviders | Tools> =>
+  Effect.gen(function* () {
+    const store = yield* Store
+    const bus = yield* EventBus
+    const metrics = defineTroupeMetrics(yield* Metrics)
+    const id = env.conversationId
+    // The newest messages of the transcript, oldest first; refreshed from the store when the window grows.
+    let history: Array<StoredMessage> = [...(yield* store.history(id, env.persona().memory.window))]
+    let cachedWindow = env.persona().memory.window
+    let appended = 0
+
+    const remember = (messages: ReadonlyArray<NewMessage>) =>
+      Effect.gen(function* () {
+        for (const message of messages) {
+          yield* store.appendMessage(message)
+          history.push({ ...message, id: 0 })
+        }
+        appended += messages.length
+        const persona = env.persona()
+        if (history.length > persona.memory.window) history = history.slice(-persona.memory.window)
+        // Trim the stored transcript now and then, not on every message.
+        if (appended >= 50) {
+          appended = 0
+          yield* store.trimHistory(id, persona.memory.maxMessages)
+        }
+      })
+
+    const windowOf = (persona: PersonaDefinition) =>
+      Effect.gen(function* () {
+        if (persona.memory.window > cachedWindow) {
+          history = [...(yield* store.history(id, persona.memory.window))]
+        }
+        cachedWindow = persona.memory.window
+        return history.slice(-persona.memory.window)
+      })
+
+    // Remember where this conversation is answered, for scheduled prompts after a restart.
+    let address = yield* store.getCursor(addressKey(id))
+    const rememberAddress = (target: ReplyTarget & { readonly channel: string }) => {
+      const next = JSON.stringify({
+        channel: target.channel,
+        chat: target.chat,
+        ...(target.thread === undefined ? {} : { thread: target.thread }),
+        ...(target.userId === undefined ? {} : { userId: target.userId })
+      } satisfies ConversationAddress)
+      if (next === address) return Effect.void
+      address = next
+      return store.setCursor(addressKey(id), next)
+    }
+
+    const sinkFor = (target: ReplyTarget & { readonly channel: string }) => {
+      if (env.dryRun) return loggingSink(target, "dry run")
+      const channel = env.channel(target.channel)
+      return channel ? channel.openReply(target) : loggingSink(target, `channel ${target.channel} is not running`)
+    }
+
+    /** Publish an event of the turn and hand it to the channel. */
+    const deliver = (sink: ReplySink, event: OutboundEvent) =>
+      Effect.zipRight(
+        bus.publish(event),
+        sink
+          .emit(event)
+          .pipe(
+            Effect.catchAll((error) =>
+              Effect.logWarning(`could not deliver ${event._tag}: ${error.reason}`).pipe(
+                Effect.annotateLogs({ channel: error.channel, ambiguous: String(error.ambiguous) })
+              )
+            )
+          )
+      )
+
+    const userMessageOf = (message: MessageReceived): NewMessage => ({
+      conversationId: id,
+      role: "user",
+      content: message.text,
+      at: message.at,
+      authorId: message.author.id,
+      authorName: message.author.name,
+      inboundId: message.messageId,
+      ...(message.attachments.length > 0 ? { meta: { attachments: message.attachments } } : {})
+    })
+
+    const turn = (
+      persona: PersonaDefinition,
+      target: ReplyTarget & { readonly channel: string },
+      messages: ReadonlyArray<MessageReceived>,
+      instruction?: string
+    ) =>
+      Effect.gen(function* () {
+        const started = Date.now()
+        const sink = sinkFor(target)
+        const base = { at: started, correlationId: target.correlationId, persona: persona.id, conversationId: id }
+        const labels = { persona: persona.id, channel: target.channel }
+        yield* deliver(sink, { _tag: "Typing", ...base })
+        const room = env.channel(target.channel)?.context(target)
+        const input: TurnInput = {
+          persona,
+          conversationId: id,
+          correlationId: target.correlationId,
+          turnId: target.turnId,
+          history: yield* windowOf(persona),
+          messages,
+          ...(instruction === undefined ? {} : { instruction }),
+          ...(room === undefined ? {} : { room }),
+          toolContext: {
+            persona: persona.id,
+            conversationId: id,
+            correlationId: target.correlationId,
+            turnId: target.turnId,
+            channel: target.channel,
+            chatId: target.chat.id,
+            userId: messages.at(-1)?.author.id ?? target.userId ?? "",
+            userName: messages.at(-1)?.author.name ?? ""
+          },
+          emit: (event: TurnEvent) =>
+            event._tag === "ReplyDelta" || event._tag === "Typing" ? deliver(sink, event) : bus.publish(event)
+        }
+        yield* remember(messages.map(userMessageOf))
+        if (messages.length > 0) yield* rememberAddress(target)
+        const outcome = yield* Effect.either(runTurn(input))
+        if (outcome._tag === "Right") {
+          const result = outcome.right
+          yield* remember(result.transcript)
+          const completed: EventOf<"ReplyCompleted"> = {
+            _tag: "ReplyCompleted",
+            ...base,
+            at: Date.now(),
+            turnId: target.turnId,
+            text: result.text,
+            provider: result.provider,
+            model: result.model,
+            usage: result.usage,
+            finishReason: result.finishReason,
+            durationMs: Date.now() - started
+          }
+          yield* deliver(sink, completed)
+          metrics.replies.inc({ ...labels, outcome: "ok" })
+          for (const message of messages) yield* store.markInbound(message.messageId, "answered", target.turnId)
+        } else {
+          const failure = outcome.left
+          yield* Effect.logWarning(`turn failed: ${failure.reason}`).pipe(Effect.annotateLogs({ kind: failure.kind }))
+          yield* deliver(sink, {
+            _tag: "ReplyFailed",
+            ...base,
+            at: Date.now(),
+            turnId: target.turnId,
+            error: failure.reason,
+            userText: failure.userText
+          })
+          metrics.replies.inc({ ...labels, outcome: "failed" })
+          metrics.errors.inc({ persona: persona.id, kind: failure.kind === "budget" ? "budget" : "llm" })
+          for (const message of messages) yield* store.markInbound(message.messageId, "failed", target.turnId)
+        }
+      }).pipe(
+        Effect.annotateLogs({ cid: target.correlationId, persona: persona.id, conversation: id }),
+        // Whatever went wrong, the user hears something and the actor lives on.
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Effect.failCause(cause)
+            : Effect.logError("turn crashed", cause).pipe(
+                Effect.zipRight(
+                  sinkFor(target)
+                    .emit({
+                      _tag: "ReplyFailed",
+                      at: Date.now(),
+                      correlationId: target.correlationId,
+                      persona: persona.id,
+                      conversationId: id,
+                      turnId: target.turnId,
+                      error: "internal error",
+                      userText: botMessage(persona, "error", messages.at(-1)?.author.language)
+                    })
+                    .pipe(Effect.ignore)
+                )
+              )
+        )
+      )
+
+    /** Answer a bot command without the model. */
+    const command = (persona: PersonaDefinition, message: MessageReceived, name: string) =>
+      Effect.gen(function* () {
+        const language = message.author.language
+        const target = targetOf(id, message, newTurnId())
+        let text: string
+        if (name === "reset") {
+          yield* store.clearHistory(id)
+          history = []
+          text = botMessage(persona, "reset_done", language)
+        } else if (name === "start") {
+          text = greetingOf(persona, language)
+        } else {
+          text = botMessage(persona, "help", language, { name: persona.title })
+        }
+        yield* store.markInbound(message.messageId, "answered", target.turnId)
+        yield* sendText(persona, target, text)
+      })
+
+    const sendText = (persona: PersonaDefinition, target: ReplyTarget & { readonly channel: string }, text: string) =>
+      deliver(sinkFor(target), {
+        _tag: "ReplyCompleted",
+        at: Date.now(),
+        correlationId: target.correlationId,
+        persona: persona.id,
+        conversationId: id,
+        turnId: target.turnId,
+        text,
+        provider: "troupe",
+        model: "none",
+        usage: { input: 0, output: 0 },
+        finishReason: "stop",
+        durationMs: 0
+      })
+
+    const knownCommands = new Set(["reset", "start", "help"])
+
+    return (
+      message: ConversationMessage,
+      inbox: Inbox<ConversationMessage>
+    ): Effect.Effect<void, never, Store | EventBus | Metrics | LlmProviders | Tools> => {
+      const persona = env.persona()
+      switch (message._tag) {
+        case "Inbound": {
+          const inbound = message.message
+          if (inbound.command && knownCommands.has(inbound.command.name)) {
+            return command(persona, inbound, inbound.command.name)
+          }
+          const batch = [inbound]
+          if (persona.reply.pending === "fold") {
+            // Everything that queued up behind this message (up to the next command or other request) becomes one turn.
+            for (const next of inbox.takeWhile((m) => m._tag === "Inbound" && !m.message.command)) {
+              if (next._tag === "Inbound") batch.push(next.message)
+            }
+          }
+          const last = batch.at(-1)!
+          return turn(persona, targetOf(id, last, newTurnId()), batch)
+        }
+        case "Notice": {
+          const target = targetOf(id, message.message, newTurnId())
+          return Effect.zipRight(
+            store.markInbound(message.message.messageId, "skipped"),
+            sendText(persona, target, botMessage(persona, message.key, message.message.author.language))
+          )
+        }
+        case "Scheduled":
+          return Effect.zipRight(
+            turn(persona, message.target, [], message.prompt),
+            message.done ? Deferred.succeed(message.done, true) : Effect.void
+          )
+        case "Reset":
+          return Effect.flatMap(store.clearHistory(id), (deleted) => {
+            history = []
+            return Deferred.succeed(message.done, deleted)
+          })
+      }
+    }
+  })
+
+/** `/start`: the persona's greeting in the user's language when it has one. */
+export const greetingOf = (persona: PersonaDefinition, language: string | undefined): string => {
+  const greeting = persona.greeting
+  if (typeof greeting === "string") return greeting
+  if (greeting) {
+    const lang = language?.slice(0, 2).toLowerCase()
+    return (lang && greeting[lang]) || greeting[persona.language] || Object.values(greeting)[0] || ""
+  }
+  return botMessage(persona, "start", language, { name: persona.title })
+}

@@ -1,0 +1,216 @@
+/**
+ * A persona's router: every inbound message of every channel of the persona passes here. It asks the reply policy
+ * whether to answer, records the message (so a platform's redelivery is recognised), and hands it to the conversation
+ * actor of its conversation id — spawned on the first message, stopped after an idle TTL (passivation). Memory is
+ * bounded by active conversations, not by how many ever existed.
+ */
+import { Clock, Deferred, Duration, Effect, type Scope } from "effect"
+import type { ActorRef, Supervisor } from "../actor/Actor.ts"
+import type { ChannelInstance, ReplyTarget } from "../channels/Channel.ts"
+import { channelIdOf } from "../channels/channelId.ts"
+import { EventBus } from "../events/EventBus.ts"
+import type { MessageReceived } from "../events/Events.ts"
+import type { LlmProviders } from "../llm/Providers.ts"
+import { Metrics } from "../metrics/Metrics.ts"
+import { defineTroupeMetrics } from "../metrics/TroupeMetrics.ts"
+import type { PersonaDefinition } from "../persona/Persona.ts"
+import { Store } from "../store/Store.ts"
+import type { Tools } from "../tools/Tools.ts"
+import { type ConversationMessage, conversationBehavior } from "./Conversation.ts"
+import { conversationIdOf, roomKeyOf } from "./ConversationId.ts"
+import { ReplyPolicyState } from "./ReplyPolicy.ts"
+import { mergePolicy, type ReplyPolicyConfig } from "./ReplyPolicyConfig.ts"
+
+export type RouterServices = Store | EventBus | Metrics | LlmProviders | Tools
+
+export interface RouterEnv {
+  readonly persona: () => PersonaDefinition
+  readonly channel: (id: string) => ChannelInstance | undefined
+  readonly dryRun: boolean
+  /** Source of the trigger and chime-in dice (seed it in tests). */
+  readonly random?: () => number
+}
+
+export interface Router {
+  /** Decide and route one inbound message. */
+  readonly receive: (message: MessageReceived) => Effect.Effect<void>
+  /** Run a scheduled prompt as a turn of its conversation; resolves when the turn is over. */
+  readonly scheduled: (
+    jobId: string,
+    prompt: string,
+    target: ReplyTarget & { readonly channel: string }
+  ) => Effect.Effect<boolean>
+  /** Clear a conversation's history (through its actor, so it is ordered with its messages). */
+  readonly reset: (conversationId: string) => Effect.Effect<number>
+  /** Conversation actors currently alive. */
+  readonly active: () => number
+}
+
+/** The names a persona answers to when mentioned: id, display name and aliases. */
+export const namesOf = (persona: PersonaDefinition, policy: ReplyPolicyConfig) => [
+  persona.id,
+  ...(persona.title === persona.id ? [] : [persona.title]),
+  ...policy.aliases
+]
+
+export const makeRouter = (
+  supervisor: Supervisor,
+  env: RouterEnv
+): Effect.Effect<Router, never, RouterServices | Scope.Scope> =>
+  Effect.gen(function* () {
+    const context = yield* Effect.context<RouterServices>()
+    const store = yield* Store
+    const bus = yield* EventBus
+    const metrics = defineTroupeMetrics(yield* Metrics)
+    const state = new ReplyPolicyState()
+    const random = env.random ?? Math.random
+    const conversations = new Map<string, { ref: ActorRef<ConversationMessage>; lastActive: number }>()
+
+    // A channel's `reply:` overrides the persona's policy; merged once per persona version and channel.
+    const policies = new WeakMap<PersonaDefinition, Map<string, ReplyPolicyConfig>>()
+    const policyFor = (persona: PersonaDefinition, channelId: string): ReplyPolicyConfig => {
+      let perChannel = policies.get(persona)
+      if (!perChannel) {
+        perChannel = new Map()
+        policies.set(persona, perChannel)
+      }
+      let policy = perChannel.get(channelId)
+      if (!policy) {
+        const section = persona.channels.find((c) => channelIdOf(c) === channelId)
+        policy = mergePolicy(persona.reply, section?.reply)
+        perChannel.set(channelId, policy)
+      }
+      return policy
+    }
+
+    const conversation = (conversationId: string, now: number) =>
+      Effect.suspend(() => {
+        const existing = conversations.get(conversationId)
+        if (existing) {
+          existing.lastActive = now
+          return Effect.succeed(existing.ref)
+        }
+        return supervisor
+          .spawn(
+            {
+              id: conversationId,
+              kind: "conversation",
+              mailboxCapacity: 256,
+              labels: { persona: env.persona().id }
+            },
+            conversationBehavior({ conversationId, persona: env.persona, channel: env.channel, dryRun: env.dryRun })
+          )
+          .pipe(
+            Effect.tap((ref) => Effect.sync(() => conversations.set(conversationId, { ref, lastActive: now }))),
+            Effect.orDie
+          )
+      })
+
+    const send = (conversationId: string, message: ConversationMessage, now: number) =>
+      Effect.flatMap(conversation(conversationId, now), (ref) =>
+        ref.send(message).pipe(
+          // Stopped between lookup and send (passivated or failed): forget it and start it again.
+          Effect.catchTag("ActorUnavailable", () =>
+            Effect.suspend(() => {
+              conversations.delete(conversationId)
+              return Effect.flatMap(conversation(conversationId, now), (fresh) => Effect.orDie(fresh.send(message)))
+            })
+          )
+        )
+      )
+
+    const queuedFor = (conversationId: string) => {
+      const entry = conversations.get(conversationId)
+      return entry ? queuedIn(entry.ref) : 0
+    }
+
+    const receive = (message: MessageReceived) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const persona = env.persona()
+        const labels = { persona: persona.id, channel: message.channel }
+        metrics.messagesIn.inc(labels)
+        const policy = policyFor(persona, message.channel)
+        const conversationId = conversationIdOf(persona.id, message, policy.history === "user")
+        let decision = state.decide({
+          message,
+          policy,
+          names: namesOf(persona, policy),
+          room: roomKeyOf(message),
+          now,
+          random,
+          queued: queuedFor(conversationId)
+        })
+        if (decision.decision === "answer") {
+          const payload = JSON.stringify(message)
+          const seen = yield* store.recordInbound({
+            messageId: message.messageId,
+            persona: persona.id,
+            conversationId,
+            at: message.at,
+            payload
+          })
+          if (seen === "seen") decision = { decision: "ignore", reason: "already seen (redelivered by the platform)" }
+        }
+        metrics.policyDecisions.inc({ ...labels, decision: decision.decision })
+        yield* bus.publish({
+          _tag: "PolicyDecision",
+          at: now,
+          correlationId: message.correlationId,
+          persona: persona.id,
+          conversationId,
+          channel: message.channel,
+          messageId: message.messageId,
+          decision: decision.decision,
+          reason: decision.reason
+        })
+        if (decision.decision === "answer") {
+          yield* send(conversationId, { _tag: "Inbound", message }, now)
+        } else if (decision.decision === "limited" && decision.notify) {
+          yield* send(conversationId, { _tag: "Notice", message, key: "slow_down" }, now)
+        } else {
+          yield* Effect.logDebug(`not answering: ${decision.reason}`)
+        }
+      }).pipe(Effect.annotateLogs({ cid: message.correlationId, persona: env.persona().id }), Effect.provide(context))
+
+    // Passivation: idle conversation actors are stopped; their state is in the store.
+    const sweep = Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      const ttl = env.persona().memory.idleTtl
+      for (const [id, entry] of conversations) {
+        if (now - entry.lastActive < ttl || !isIdle(entry.ref)) continue
+        conversations.delete(id)
+        yield* supervisor.stop(id)
+      }
+    })
+    const interval = () => Duration.millis(Math.min(30_000, Math.max(100, env.persona().memory.idleTtl / 4)))
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.zipRight(
+          Effect.suspend(() => Effect.sleep(interval())),
+          sweep
+        )
+      )
+    )
+    yield* Effect.addFinalizer(() => Effect.sync(() => conversations.clear()))
+
+    const request = <A>(conversationId: string, make: (done: Deferred.Deferred<A>) => ConversationMessage) =>
+      Effect.gen(function* () {
+        const done = yield* Deferred.make<A>()
+        yield* send(conversationId, make(done), yield* Clock.currentTimeMillis)
+        return yield* Deferred.await(done)
+      }).pipe(Effect.provide(context))
+
+    return {
+      receive,
+      scheduled: (jobId, prompt, target) =>
+        request<boolean>(target.conversationId, (done) => ({ _tag: "Scheduled", jobId, prompt, target, done })),
+      reset: (conversationId) => request<number>(conversationId, (done) => ({ _tag: "Reset", done })),
+      active: () => conversations.size
+    }
+  })
+
+const queuedIn = (ref: ActorRef<ConversationMessage>) => ref.stats.received - ref.stats.processed - ref.stats.failed
+
+/** Nothing queued and nothing in hand. */
+const isIdle = (ref: ActorRef<ConversationMessage>) => queuedIn(ref) <= 0
