@@ -100,7 +100,7 @@ export class ReplyPolicyState {
     const { message, policy, now } = input
     this.maybeSweep(now, policy)
     const decision = this.evaluate(input)
-    if (decision.decision === "answer") this.record(input, decision)
+    if (decision.decision === "answer" && !message.command) this.record(input, decision)
     if (decision.decision === "limited" && decision.notify) {
       // One notice per user per window; further limited messages are dropped silently.
       this.notices.add(`user:${message.author.id}`, now)
