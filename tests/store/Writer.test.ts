@@ -98,6 +98,15 @@ describe("Writer (group commit)", () => {
     db.close()
   })
 
+  test("a buffer that reaches 4096 writes is committed on the next microtask, before the event loop turns", async () => {
+    const { db, writer, insert } = setup()
+    for (let i = 0; i < 4096; i++) writer.write(insert, [`row ${i}`])
+    await Promise.resolve()
+    expect(writer.stats()).toMatchObject({ transactions: 1, writes: 4096, pending: 0 })
+    writer.close()
+    db.close()
+  })
+
   test("close flushes what is buffered and refuses later writes", () => {
     const { db, writer, insert, rows } = setup()
     writer.write(insert, ["last words"])

@@ -60,7 +60,7 @@ describe("Store durability", () => {
         for (const line of lines) if (line) reported = Number(line)
       }
     })()
-    await waitFor(() => reported >= 500, 4000)
+    await waitFor(() => reported >= 300, 4000)
     child.kill("SIGKILL")
     await child.exited
     await reader

@@ -40,6 +40,9 @@ export interface WriterStats {
   readonly pending: number
 }
 
+/** Buffered writes that trigger a flush on the next microtask without waiting for `setImmediate`. */
+const maxBatch = 4096
+
 interface Waiter {
   /** How many buffered writes preceded the `commit` call: those must all be committed for it to succeed. */
   readonly mark: number
@@ -77,6 +80,8 @@ export class Writer {
     this.kinds.push(kind)
     this.params.push(params)
     if (this.immediate === undefined) this.immediate = setImmediate(this.onImmediate)
+    // A fiber loop that never yields to the event loop would starve `setImmediate`: bound the buffer anyway.
+    else if (this.kinds.length === maxBatch) this.scheduleMicrotask()
   }
 
   /** Writes buffered and not yet committed. */
@@ -95,10 +100,7 @@ export class Writer {
     return Effect.async<void, StoreError>((resume) => {
       const waiter: Waiter = { mark: this.kinds.length, resume }
       this.waiters.push(waiter)
-      if (!this.microtask) {
-        this.microtask = true
-        queueMicrotask(this.onMicrotask)
-      }
+      this.scheduleMicrotask()
       return Effect.sync(() => {
         const index = this.waiters.indexOf(waiter)
         if (index >= 0) this.waiters.splice(index, 1)
@@ -142,14 +144,20 @@ export class Writer {
       this.transactions++
       this.committed += count - lost
     } catch (cause) {
-      error = cause === error ? error : storeError("commit", cause)
+      const failure = cause instanceof StoreError ? cause : storeError("commit", cause)
+      error = failure
       firstLost = 0
       lost = count
       if (this.db.inTransaction) {
         try {
           this.rollback.run()
-        } catch {
-          // The connection already rolled back; the commit error above is the one to report.
+        } catch (rollbackCause) {
+          const reason = rollbackCause instanceof Error ? rollbackCause.message : String(rollbackCause)
+          error = new StoreError({
+            operation: failure.operation,
+            code: failure.code,
+            message: `${failure.message} (and the rollback failed: ${reason})`
+          })
         }
       }
     } finally {
@@ -183,6 +191,12 @@ export class Writer {
       failedWrites: this.failed,
       pending: this.kinds.length
     }
+  }
+
+  private scheduleMicrotask(): void {
+    if (this.microtask) return
+    this.microtask = true
+    queueMicrotask(this.onMicrotask)
   }
 
   private readonly onImmediate = () => {
