@@ -49,17 +49,19 @@ const writeStderr = (line: string) => {
  */
 export const logfmt = (redactor: Redactor, withStack = false): Logger.Logger<unknown, string> =>
   Logger.make(({ annotations, cause, date, fiberId, logLevel, message: msg, spans }) => {
-    let line = `ts=${date.toISOString()} level=${levelLabel(logLevel)} msg=${quote(message(msg, redactor))}`
-    line += fields(annotations, spans, date.getTime(), redactor)
-    line += ` fiber=${FiberId.threadName(fiberId)}`
+    // Everything but the timestamp, level and fiber (which we write ourselves) goes through the redactor at once.
+    let body = `msg=${quote(message(msg, redactor))}${fields(annotations, spans, date.getTime(), redactor)}`
+    let tail = ` fiber=${FiberId.threadName(fiberId)}`
     if (!Cause.isEmpty(cause)) {
-      line += ` err=${quote(causeLine(cause))}`
+      tail += ` err=${quote(causeLine(cause))}`
       if (withStack) {
         const stack = causeStack(cause)
-        if (stack !== "") line += ` stack=${quote(stack)}`
+        if (stack !== "") tail += ` stack=${quote(stack)}`
       }
+      body += tail
+      tail = ""
     }
-    return redactor.redact(line)
+    return `ts=${date.toISOString()} level=${levelLabel(logLevel)} ${redactor.redact(body)}${tail}`
   })
 
 const paint = (code: string) => (text: string) => `\x1b[${code}m${text}\x1b[0m`

@@ -3,8 +3,8 @@
  *
  * A `Redactor` knows the secrets the runtime registered (`add`) and a set of built-in patterns that catch well-known
  * secret shapes even when nobody registered them: Telegram and Discord bot tokens, `sk-…`-style API keys,
- * `Authorization` header values, `?token=`/`password=`-style values. Everything is matched by one combined regular
- * expression, rebuilt only when a secret is added, so redacting a log line is one `String.replace`.
+ * `Authorization` header values, `?token=`/`password=`-style values. The registered secrets are matched by one combined
+ * regular expression, rebuilt only when a secret is added; the built-in patterns are compiled once.
  */
 import { Context, Layer } from "effect"
 
@@ -27,47 +27,60 @@ const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/-
 const keyWords = anyCase("(?:token|password|passwd|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key)")
 const headerNames = anyCase("(?:proxy-authorization|authorization|x-api-key|api-key|x-goog-api-key)")
 const schemes = "(?:Bearer|Bot|Basic|Token|bearer|bot|basic|token)"
-const segment = "[A-Za-z0-9_-]"
+const segment = "[\\w-]"
 /** A value after `=`: double-quoted (with escapes), single-quoted, quoted with escaped quotes (`\"…\"`), or bare. */
 const assignedValue = String.raw`(?:"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|\\"(?:[^"\\]|\\[^"])*\\"|[^&\s#"',;\\]+)`
 
+interface Rule {
+  readonly pattern: RegExp
+  /** `$1[redacted]` when the pattern keeps a prefix, else `[redacted]`. */
+  readonly replacement: string
+  /** A cheap test that must pass for the pattern to be able to match (skips most lines). */
+  readonly guard?: (text: string) => boolean
+}
+
+const rule = (source: string, guard?: (text: string) => boolean): Rule => {
+  const groups = new RegExp(`${source}|`).exec("")!.length - 1
+  const pattern = new RegExp(source, "g")
+  return { pattern, replacement: groups > 0 ? `$1${REDACTED}` : REDACTED, ...(guard ? { guard } : {}) }
+}
+
 /**
- * The built-in patterns. Each has at most one capturing group: the prefix to keep in front of `[redacted]`
- * (`Authorization: Bearer [redacted]`, `?token=[redacted]`). Patterns that scan a long run of characters start with a
- * lookbehind so they are tried only at the start of a run (linear time on long lines).
+ * The built-in patterns, applied one after the other: measured on Bun, separate regular expressions run in about half
+ * the time of one alternation of them all. Each has at most one capturing group, the prefix kept in front of
+ * `[redacted]` (`Authorization: Bearer [redacted]`, `?token=[redacted]`). Patterns that scan a run of characters start
+ * with a lookbehind so they are tried only where a run starts (linear time on long lines); key names are matched from
+ * the keyword on (`bot_token=` matches at `token=`; the prefix stays in the text).
  */
-const builtinPatterns: ReadonlyArray<string> = [
+const builtinRules: ReadonlyArray<Rule> = [
   // Telegram bot tokens, also inside `/bot<token>/` URLs.
-  "[0-9]{6,12}:[A-Za-z0-9_-]{30,}",
+  rule("(?<![0-9])[0-9]{6,12}:[A-Za-z0-9_-]{30,}", (text) => text.includes(":")),
   // Provider API keys: OpenAI/Anthropic `sk-…`/`sk-ant-…`, Groq `gsk_`, Perplexity `pplx-`, xAI, Hugging Face,
   // GitHub, Slack, Google.
-  "(?<![A-Za-z0-9_-])(?:sk-|gsk_|pplx-|xai-|hf_|ghp_|gho_|ghs_|github_pat_|xox[abpr]-|AIza)[A-Za-z0-9_-]{16,}",
+  rule("(?<![A-Za-z0-9_-])(?:sk-|gsk_|pplx-|xai-|hf_|ghp_|gho_|ghs_|github_pat_|xox[abpr]-|AIza)[A-Za-z0-9_-]{16,}"),
+  // Discord bot tokens and JWTs: three base64url segments, the first one long.
+  rule(`(?<!${segment})${segment}{20}${segment}*\\.${segment}{4,}\\.${segment}{20,}`, (text) => text.includes(".")),
   // Header values: `Authorization: Bearer …`, `"authorization":"Bot …"`, `x-api-key: …`.
-  `(${headerNames}["']?\\s*[:=]\\s*["']?(?:${schemes}\\s+)?)[^\\s"',;]+`,
+  rule(`(${headerNames}["']?\\s*[:=]\\s*["']?(?:${schemes}\\s+)?)[^\\s"',;]+`),
   // A bearer token anywhere.
-  "((?<![A-Za-z])[Bb]earer\\s+)[A-Za-z0-9._~+/=-]{16,}",
+  rule("((?<![A-Za-z])[Bb]earer\\s+)[A-Za-z0-9._~+/=-]{16,}", (text) => text.includes("earer")),
   // `token=…`, `bot_token=…`, `password='…'`, `api_key="…"` (query strings, env dumps, logfmt), also with the quotes
   // escaped inside a quoted logfmt or JSON value.
-  `((?<![A-Za-z0-9_-])[A-Za-z0-9_-]{0,32}?${keyWords}=)${assignedValue}`,
+  rule(`(${keyWords}=)${assignedValue}`, (text) => text.includes("=")),
   // JSON string members: `"apiKey": "…"`, `"bot_token":"…"`, and JSON inside a quoted value: `\"token\":\"…\"`.
-  String.raw`(\\?["'][A-Za-z0-9_-]{0,32}?${keyWords}\\?["']\s*:\s*\\?["'])(?:[^"'\\]|\\[^"'])+`,
+  rule(String.raw`(${keyWords}\\?["']\s*:\s*\\?["'])(?:[^"'\\]|\\[^"'])+`, (text) => text.includes(":")),
   // Short query keys that are only secret in a query string: `?key=…`, `&sig=…`.
-  `([?&]${anyCase("(?:key|sig|signature|auth)")}=)[^&\\s#"']+`,
+  rule(`([?&]${anyCase("(?:key|sig|signature|auth)")}=)[^&\\s#"']+`, (text) => text.includes("=")),
   // Passwords in URLs: `https://user:pass@host`.
-  "(://[^\\s:/@]{1,64}:)[^\\s/@]{1,256}(?=@)",
-  // Discord bot tokens and JWTs: three base64url segments, the first one long.
-  `(?<!${segment})${segment}{20,}\\.${segment}{4,}\\.${segment}{20,}`
+  rule("(://[^\\s:/@]{1,64}:)[^\\s/@]{1,256}(?=@)", (text) => text.includes("://"))
 ]
-
-const builtinGroups = builtinPatterns.reduce((n, source) => n + new RegExp(`${source}|`).exec("")!.length - 1, 0)
 
 /** Redacts registered secrets and well-known secret shapes from text and values. */
 export class Redactor {
   private readonly secrets = new Set<string>()
   private readonly variants = new Set<string>()
   private readonly builtins: boolean
-  private pattern: RegExp | undefined
-  private groups = 0
+  private literals: RegExp | undefined
   private dirty = true
 
   constructor(options: RedactorOptions = {}) {
@@ -98,8 +111,14 @@ export class Redactor {
 
   /** Replace every known secret and every built-in secret pattern in `text` with `[redacted]`. */
   redact(text: string): string {
-    const pattern = this.dirty ? this.rebuild() : this.pattern
-    return pattern === undefined ? text : text.replace(pattern, this.replacer)
+    const literals = this.dirty ? this.rebuild() : this.literals
+    let out = literals === undefined ? text : text.replace(literals, REDACTED)
+    if (this.builtins) {
+      for (const { pattern, replacement, guard } of builtinRules) {
+        if (guard === undefined || guard(out)) out = out.replace(pattern, replacement)
+      }
+    }
+    return out
   }
 
   /**
@@ -111,26 +130,14 @@ export class Redactor {
     return this.walk(value, 0, new WeakMap())
   }
 
-  private readonly replacer = (...args: Array<unknown>): string => {
-    for (let i = 1; i <= this.groups; i++) {
-      const prefix = args[i]
-      if (typeof prefix === "string") return prefix + REDACTED
-    }
-    return REDACTED
-  }
-
+  /** All registered secrets in one alternation, longest first (a secret containing another is replaced whole). */
   private rebuild(): RegExp | undefined {
     this.dirty = false
-    // Longest first, so a secret that contains another one is replaced whole.
     const literals = Array.from(this.variants)
       .sort((a, b) => b.length - a.length)
       .map(escapeRegExp)
-    const parts = this.builtins ? [...builtinPatterns] : []
-    this.groups = this.builtins ? builtinGroups : 0
-    // Literals go last: they have no groups, so the group numbering of the builtins stays fixed.
-    if (literals.length > 0) parts.push(literals.join("|"))
-    this.pattern = parts.length === 0 ? undefined : new RegExp(parts.join("|"), "g")
-    return this.pattern
+    this.literals = literals.length === 0 ? undefined : new RegExp(literals.join("|"), "g")
+    return this.literals
   }
 
   private walk(value: unknown, depth: number, seen: WeakMap<object, unknown>): unknown {

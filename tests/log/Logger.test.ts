@@ -158,8 +158,8 @@ describe("correlation", () => {
   })
 
   test("newCorrelationId makes short url-safe ids that do not repeat", () => {
-    const ids = new Set(Array.from({ length: 20_000 }, newCorrelationId))
-    expect(ids.size).toBe(20_000)
+    const ids = new Set(Array.from({ length: 5000 }, newCorrelationId))
+    expect(ids.size).toBe(5000)
     for (const id of ids) expect(id).toMatch(new RegExp(`^[A-Za-z0-9_-]{${CORRELATION_ID_LENGTH}}$`))
   })
 })
