@@ -48,6 +48,10 @@ export interface ChatRequest {
   readonly toolChoice?: "auto" | "none"
   readonly maxTokens: number
   readonly temperature?: number
+  /**
+   * The longest the call may wait for data: for the response to start, then between two streamed chunks. A stream
+   * that keeps producing is not cut off; a stalled one fails with kind `timeout`.
+   */
   readonly timeoutMs: number
 }
 
@@ -105,6 +109,10 @@ export interface LlmProvider {
   readonly name: string
   readonly api: "openai" | "anthropic" | "echo" | "memory"
   readonly defaultModel: string | undefined
+  /** Timeout of one call when the persona sets none (`providers.<name>.timeout`): the longest wait for data. */
+  readonly timeoutMs: number
+  /** Retries of transient errors before the agent loop falls back (`providers.<name>.max_retries`). */
+  readonly maxRetries: number
   /**
    * Stream one completion. Text deltas come as they arrive; `Finished` comes last. Interrupting the stream cancels the
    * HTTP request. The provider makes exactly one attempt: retries and fallbacks belong to the agent loop.

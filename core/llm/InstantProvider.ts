@@ -1,0 +1,61 @@
+/**
+ * An in-process provider (`api: memory`) that answers at once with a fixed or computed short text and plausible usage.
+ * Benchmarks and tests use it as a real `LlmProvider` (it goes through the whole agent loop), not as a bypass.
+ *
+ * @example
+ * const instant = makeInstantProvider({ reply: (request) => `you said ${request.messages.length} things` })
+ * LlmProviders.layerTest([instant])
+ */
+import { Stream } from "effect"
+import { answerStream, lastUserText, words } from "./internal/local.ts"
+import type { ChatRequest, LlmProvider, StreamEvent, Usage } from "./Provider.ts"
+
+export interface InstantProviderOptions {
+  /** Default `instant`. */
+  readonly name?: string
+  /** The answer: a text, or computed from the request. Default: `ok: <the user's last message>`. */
+  readonly reply?: string | ((request: ChatRequest) => string)
+  /** Split the answer into this many deltas (default: one per word). */
+  readonly chunks?: number
+  /** Reported usage (default: about four characters a token). */
+  readonly usage?: Usage
+  /** Model facts (defaults: 128k tokens, no vision). */
+  readonly contextWindow?: number
+  readonly vision?: boolean
+  readonly timeoutMs?: number
+  readonly maxRetries?: number
+}
+
+const split = (text: string, chunks: number | undefined): string[] => {
+  if (chunks === undefined) return words(text)
+  const size = Math.max(1, Math.ceil(text.length / Math.max(1, chunks)))
+  const pieces: string[] = []
+  for (let i = 0; i < text.length; i += size) pieces.push(text.slice(i, i + size))
+  return pieces
+}
+
+/** When asked to continue a cut answer (its start as the assistant's last turn), where to pick up. */
+const continuedFrom = (request: ChatRequest, text: string): number => {
+  const partial = request.messages.at(-2)
+  return partial?.role === "assistant" && partial.content !== "" && text.startsWith(partial.content)
+    ? partial.content.length
+    : 0
+}
+
+export const makeInstantProvider = (options: InstantProviderOptions = {}): LlmProvider => {
+  const reply = options.reply ?? ((request: ChatRequest) => `ok: ${lastUserText(request.messages)}`)
+  return {
+    name: options.name ?? "instant",
+    api: "memory",
+    defaultModel: "instant",
+    timeoutMs: options.timeoutMs ?? 60_000,
+    maxRetries: options.maxRetries ?? 0,
+    supportsVision: () => options.vision ?? false,
+    contextWindow: () => options.contextWindow ?? 128_000,
+    stream: (request): Stream.Stream<StreamEvent> =>
+      Stream.suspend(() => {
+        const text = typeof reply === "string" ? reply : reply(request)
+        return answerStream(split(text.slice(continuedFrom(request, text)), options.chunks), request, options.usage)
+      })
+  }
+}
