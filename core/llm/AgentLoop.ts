@@ -9,7 +9,7 @@
  * const result = yield* runTurn({ persona, conversationId, correlationId, turnId, history, messages, toolContext, emit })
  * yield* Effect.forEach(result.transcript, store.appendMessage)
  */
-import { Clock, Data, Effect, Option, Random, Stream } from "effect"
+import { Clock, Data, Effect, Option, Random } from "effect"
 import type { RoomContext } from "../channels/Channel.ts"
 import type { EventOf, MessageReceived } from "../events/Events.ts"
 import { type BotMessageKey, botMessage } from "../i18n/messages.ts"
@@ -36,7 +36,6 @@ import type {
   FinishReason,
   LlmError,
   LlmProvider,
-  StreamEvent,
   ToolCall,
   ToolSpec,
   Usage
@@ -231,54 +230,47 @@ export const runTurn = (input: TurnInput): Effect.Effect<TurnResult, TurnFailed,
     }
 
     /** Stream one call, forwarding text deltas; fails with the provider's `LlmError`. */
-    const streamCall = (candidate: Candidate, request: ChatRequest) =>
-      Effect.gen(function* () {
+    const streamCall = (candidate: Candidate, request: ChatRequest) => {
+      const completion = candidate.provider.start(request)
+      return Effect.gen(function* () {
         const started = performance.now()
         let text = ""
-        let finished: Extract<StreamEvent, { _tag: "Finished" }> | undefined
-        yield* Stream.runForEach(candidate.provider.stream(request), (event) => {
+        for (;;) {
+          const event = yield* completion.next
           if (event._tag === "Finished") {
-            finished = event
-            return Effect.void
+            const usage = {
+              input:
+                event.usage.input > 0
+                  ? event.usage.input
+                  : messagesTokens(request.messages) + estimateTokens(request.system),
+              output: event.usage.output > 0 ? event.usage.output : text === "" ? 0 : roughTokens(text.length)
+            }
+            state.input += usage.input
+            state.output += usage.output
+            yield* store.addUsage({
+              persona: persona.id,
+              provider: candidate.provider.name,
+              model: candidate.model,
+              day,
+              input: usage.input,
+              output: usage.output
+            })
+            if (Option.isSome(metrics)) {
+              const seconds = (performance.now() - started) / 1000
+              recordCall(metrics.value, persona.id, candidate.provider.name, candidate.model, seconds, usage)
+            }
+            return { text, toolCalls: event.toolCalls, finishReason: event.finishReason, output: usage.output }
           }
-          if (event.text === "") return Effect.void
+          if (event.text === "") continue
           const delta = state.separator === "" ? event.text : `${state.separator}${event.text}`
           state.separator = ""
           text += event.text
           state.visible += delta
-          const visible = state.visible
-          return Effect.flatMap(base(), (fields) =>
-            input.emit({ _tag: "ReplyDelta", ...fields, turnId: input.turnId, delta, text: visible })
-          )
-        })
-        const done = finished!
-        const usage = {
-          input:
-            done.usage.input > 0 ? done.usage.input : messagesTokens(request.messages) + estimateTokens(request.system),
-          output: done.usage.output > 0 ? done.usage.output : text === "" ? 0 : roughTokens(text.length)
+          const fields = yield* base()
+          yield* input.emit({ _tag: "ReplyDelta", ...fields, turnId: input.turnId, delta, text: state.visible })
         }
-        state.input += usage.input
-        state.output += usage.output
-        yield* store.addUsage({
-          persona: persona.id,
-          provider: candidate.provider.name,
-          model: candidate.model,
-          day,
-          input: usage.input,
-          output: usage.output
-        })
-        if (Option.isSome(metrics)) {
-          recordCall(
-            metrics.value,
-            persona.id,
-            candidate.provider.name,
-            candidate.model,
-            (performance.now() - started) / 1000,
-            usage
-          )
-        }
-        return { text, toolCalls: done.toolCalls, finishReason: done.finishReason, output: usage.output }
-      })
+      }).pipe(Effect.ensuring(Effect.sync(completion.cancel)))
+    }
 
     /** One call with retries on the current model and fallbacks down the chain. */
     const callWithRetry = (extra: ReadonlyArray<ChatMessage>, maxTokens: number, lastRound: boolean) =>
@@ -418,6 +410,12 @@ export const runTurn = (input: TurnInput): Effect.Effect<TurnResult, TurnFailed,
         }
         continue
       }
+      if (state.visible.trim() === "") {
+        // Nothing to show (an empty completion, a filtered one, tool calls past the limit and no text): the user hears
+        // the short error message instead of silence.
+        const what = `${result.candidate.provider.name}/${result.candidate.model}`
+        return yield* failure("providers", `${what} returned an empty answer (finish: ${result.finishReason})`, "error")
+      }
       const usage = { input: state.input, output: state.output }
       yield* record({
         role: "assistant",
@@ -439,4 +437,4 @@ export const runTurn = (input: TurnInput): Effect.Effect<TurnResult, TurnFailed,
         transcript
       } satisfies TurnResult
     }
-  }).pipe(Effect.withSpan("AgentLoop.runTurn", { attributes: { persona: input.persona.id, turnId: input.turnId } }))
+  })

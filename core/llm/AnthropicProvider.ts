@@ -14,7 +14,7 @@ import type {
   RawMessageStreamEvent,
   ToolUnion
 } from "@anthropic-ai/sdk/resources/messages"
-import { type ChunkReader, sdkStream } from "./internal/sdkStream.ts"
+import { type ChunkReader, completionStream, sdkCompletion } from "./internal/completion.ts"
 import { lookupModel, type ModelOverrides } from "./ModelTable.ts"
 import type { ChatMessage, ChatRequest, ContentPart, FinishReason, LlmProvider, ToolCall } from "./Provider.ts"
 
@@ -46,6 +46,16 @@ export const makeAnthropicProvider = (options: AnthropicProviderOptions): LlmPro
     ...(options.headers === undefined ? {} : { defaultHeaders: { ...options.headers } })
   })
   const secrets = [options.apiKey, ...Object.values(options.headers ?? {})]
+  const start = (request: ChatRequest) =>
+    sdkCompletion<RawMessageStreamEvent>({
+      provider: options.name,
+      model: request.model,
+      timeoutMs: request.timeoutMs,
+      secrets,
+      open: (signal) =>
+        client.messages.create(requestBody(request), { signal, timeout: request.timeoutMs, maxRetries: 0 }),
+      reader: eventReader
+    })
   return {
     name: options.name,
     api: "anthropic",
@@ -54,16 +64,8 @@ export const makeAnthropicProvider = (options: AnthropicProviderOptions): LlmPro
     maxRetries: options.maxRetries,
     supportsVision: (model) => lookupModel(model, options.models).vision,
     contextWindow: (model) => lookupModel(model, options.models).contextWindow,
-    stream: (request) =>
-      sdkStream<RawMessageStreamEvent>({
-        provider: options.name,
-        model: request.model,
-        timeoutMs: request.timeoutMs,
-        secrets,
-        open: (signal) =>
-          client.messages.create(requestBody(request), { signal, timeout: request.timeoutMs, maxRetries: 0 }),
-        reader: eventReader
-      })
+    start,
+    stream: (request) => completionStream(() => start(request))
   }
 }
 

@@ -7,9 +7,13 @@
  * model: { provider: echo }
  */
 
-import { answerStream, lastUserText, words } from "./internal/local.ts"
+import { completionStream, eventsCompletion } from "./internal/completion.ts"
+import { answerEvents, lastUserText, words } from "./internal/local.ts"
 import { lookupModel } from "./ModelTable.ts"
-import type { LlmProvider } from "./Provider.ts"
+import type { ChatRequest, LlmProvider } from "./Provider.ts"
+
+const start = (request: ChatRequest) =>
+  eventsCompletion(answerEvents(words(`[echo] ${lastUserText(request.messages)}`), request))
 
 export interface EchoProviderOptions {
   readonly name?: string
@@ -26,5 +30,6 @@ export const makeEchoProvider = (options: EchoProviderOptions = {}): LlmProvider
   maxRetries: options.maxRetries ?? 0,
   supportsVision: () => false,
   contextWindow: (model) => Math.max(lookupModel(model).contextWindow, 32_768),
-  stream: (request) => answerStream(words(`[echo] ${lastUserText(request.messages)}`), request)
+  start,
+  stream: (request) => completionStream(() => start(request))
 })

@@ -6,9 +6,9 @@
  * const instant = makeInstantProvider({ reply: (request) => `you said ${request.messages.length} things` })
  * LlmProviders.layerTest([instant])
  */
-import { Stream } from "effect"
-import { answerStream, lastUserText, words } from "./internal/local.ts"
-import type { ChatRequest, LlmProvider, StreamEvent, Usage } from "./Provider.ts"
+import { completionStream, eventsCompletion } from "./internal/completion.ts"
+import { answerEvents, lastUserText, words } from "./internal/local.ts"
+import type { ChatRequest, Completion, LlmProvider, Usage } from "./Provider.ts"
 
 export interface InstantProviderOptions {
   /** Default `instant`. */
@@ -44,6 +44,12 @@ const continuedFrom = (request: ChatRequest, text: string): number => {
 
 export const makeInstantProvider = (options: InstantProviderOptions = {}): LlmProvider => {
   const reply = options.reply ?? ((request: ChatRequest) => `ok: ${lastUserText(request.messages)}`)
+  const start = (request: ChatRequest): Completion => {
+    const text = typeof reply === "string" ? reply : reply(request)
+    return eventsCompletion(
+      answerEvents(split(text.slice(continuedFrom(request, text)), options.chunks), request, options.usage)
+    )
+  }
   return {
     name: options.name ?? "instant",
     api: "memory",
@@ -52,10 +58,7 @@ export const makeInstantProvider = (options: InstantProviderOptions = {}): LlmPr
     maxRetries: options.maxRetries ?? 0,
     supportsVision: () => options.vision ?? false,
     contextWindow: () => options.contextWindow ?? 128_000,
-    stream: (request): Stream.Stream<StreamEvent> =>
-      Stream.suspend(() => {
-        const text = typeof reply === "string" ? reply : reply(request)
-        return answerStream(split(text.slice(continuedFrom(request, text)), options.chunks), request, options.usage)
-      })
+    start,
+    stream: (request) => completionStream(() => start(request))
   }
 }

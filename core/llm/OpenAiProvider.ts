@@ -12,7 +12,7 @@ import type {
   ChatCompletionMessageParam,
   ChatCompletionTool
 } from "openai/resources/chat/completions"
-import { type ChunkReader, sdkStream } from "./internal/sdkStream.ts"
+import { type ChunkReader, completionStream, sdkCompletion } from "./internal/completion.ts"
 import { lookupModel, type ModelOverrides } from "./ModelTable.ts"
 import type {
   ChatMessage,
@@ -66,6 +66,21 @@ export const makeOpenAiProvider = (options: OpenAiProviderOptions): LlmProvider 
   const useCompletionTokens = options.maxCompletionTokens ?? official
   const secrets = [options.apiKey, ...Object.values(options.headers ?? {})]
 
+  const start = (request: ChatRequest) =>
+    sdkCompletion<ChatCompletionChunk>({
+      provider: options.name,
+      model: request.model,
+      timeoutMs: request.timeoutMs,
+      secrets,
+      open: (signal) =>
+        client.chat.completions.create(requestBody(request, useCompletionTokens), {
+          signal,
+          timeout: request.timeoutMs,
+          maxRetries: 0
+        }),
+      reader: chunkReader
+    })
+
   return {
     name: options.name,
     api: "openai",
@@ -74,20 +89,8 @@ export const makeOpenAiProvider = (options: OpenAiProviderOptions): LlmProvider 
     maxRetries: options.maxRetries,
     supportsVision: (model) => lookupModel(model, options.models, options.contextCap).vision,
     contextWindow: (model) => lookupModel(model, options.models, options.contextCap).contextWindow,
-    stream: (request) =>
-      sdkStream<ChatCompletionChunk>({
-        provider: options.name,
-        model: request.model,
-        timeoutMs: request.timeoutMs,
-        secrets,
-        open: (signal) =>
-          client.chat.completions.create(requestBody(request, useCompletionTokens), {
-            signal,
-            timeout: request.timeoutMs,
-            maxRetries: 0
-          }),
-        reader: chunkReader
-      })
+    start,
+    stream: (request) => completionStream(() => start(request))
   }
 }
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test"
 import { Deferred, Effect, Fiber, Ref } from "effect"
 import { CONTINUE_PROMPT, NO_MORE_TOOLS, runTurn, TurnFailed } from "../../core/llm/AgentLoop.ts"
+import { Metrics, MetricsRegistry } from "../../core/metrics/Metrics.ts"
 import { Store } from "../../core/store/Store.ts"
 import { type FakeLlm, startFakeLlm } from "../fakes/llm/index.ts"
 import {
@@ -412,6 +413,25 @@ describe("token budget", () => {
   })
 })
 
+describe("metrics", () => {
+  test("latency and tokens of each call are recorded when the runtime has a metrics registry", async () => {
+    llm.script({ text: "counted", usage: { input: 12, output: 3 } })
+    const registry = new MetricsRegistry()
+    const sage = persona({ model: { provider: "fakeai" } })
+    await run(
+      Effect.gen(function* () {
+        yield* runTurn(turnInput(sage, yield* collector)).pipe(Effect.provideService(Metrics, registry))
+      }),
+      { providers: [openaiAt(llm)] }
+    )
+    const text = registry.render()
+    const labels = 'persona="sage",provider="fakeai",model="gpt-4o-mini"'
+    expect(text).toContain(`troupe_llm_tokens_total{${labels},direction="in"} 12`)
+    expect(text).toContain(`troupe_llm_tokens_total{${labels},direction="out"} 3`)
+    expect(text).toContain(`troupe_llm_latency_seconds_count{${labels}} 1`)
+  })
+})
+
 describe("cancellation", () => {
   test("interrupting a turn aborts the HTTP request at the server", async () => {
     // A tap in front of the fake sees the client's request go away.
@@ -597,6 +617,22 @@ describe("prompt", () => {
     expect(roles).toEqual(["assistant", "tool", "assistant", "user", "assistant", "user"])
     expect(sent[0].tool_calls[0].id).toBe("k1")
     expect(sent[1].tool_call_id).toBe("k1")
+  })
+})
+
+describe("empty answers", () => {
+  test("an empty completion becomes the short error message instead of silence", async () => {
+    llm.script({ text: "" })
+    const sage = persona({ model: { provider: "fakeai" } })
+    const error = await run(
+      Effect.gen(function* () {
+        return yield* Effect.flip(runTurn(turnInput(sage, yield* collector)))
+      }),
+      { providers: [openaiAt(llm)] }
+    )
+    expect(error.kind).toBe("providers")
+    expect(error.reason).toContain("empty answer")
+    expect(error.userText).toBe("I couldn't answer right now, please try again in a moment.")
   })
 })
 

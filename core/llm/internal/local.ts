@@ -1,5 +1,4 @@
 /** Helpers for the in-process providers (echo, instant): no network, so no timeouts or cancellation to wire. */
-import { Stream } from "effect"
 import type { ChatMessage, ChatRequest, StreamEvent, Usage } from "../Provider.ts"
 
 /** Text of the last user message (its text parts), or "" when there is none. */
@@ -30,14 +29,14 @@ export const promptChars = (request: ChatRequest): number => {
 export const words = (text: string): string[] => text.match(/\S+\s*|\s+/g) ?? []
 
 /**
- * A finished answer as a stream: the pieces as deltas, then `Finished`. Honours `maxTokens` roughly (four characters
+ * A finished answer as events: the pieces as deltas, then `Finished`. Honours `maxTokens` roughly (four characters
  * a token) by cutting the text and finishing with `length`, so the agent loop's continuation works against it too.
  */
-export const answerStream = (
+export const answerEvents = (
   pieces: ReadonlyArray<string>,
   request: ChatRequest,
   usage?: Usage
-): Stream.Stream<StreamEvent> => {
+): ReadonlyArray<StreamEvent> => {
   const budget = request.maxTokens * 4
   const events: StreamEvent[] = []
   let chars = 0
@@ -59,5 +58,5 @@ export const answerStream = (
     usage: usage ?? { input: roughTokens(promptChars(request)), output: roughTokens(chars) },
     toolCalls: []
   })
-  return Stream.fromIterable(events)
+  return events
 }
