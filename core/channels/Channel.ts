@@ -7,16 +7,19 @@
  * `ReplyDelta`, `ReplyCompleted`, `ReplyFailed`); the adapter renders them (edits in place, splits, throttles).
  */
 import { Data, type Effect, type Scope } from "effect"
-import type { EventBusService } from "../events/EventBus.ts"
+import type { EventBus, EventBusService } from "../events/EventBus.ts"
 import type { Chat, EventOf, MessageReceived } from "../events/Events.ts"
+import type { Http } from "../http/HttpServer.ts"
+import type { Redaction } from "../log/Redactor.ts"
 import type { PersonaDefinition } from "../persona/Persona.ts"
+import type { Store } from "../store/Store.ts"
 
 /** Where a reply goes. */
 export interface ReplyTarget {
   readonly conversationId: string
   readonly chat: Chat
   readonly thread?: string
-  /** The platform message id being answered, when there is one. */
+  /** The `MessageReceived.messageId` being answered, when there is one (the adapter owns its format). */
   readonly replyTo?: string
   /** The user being answered (DMs, PMs, per-user history). */
   readonly userId?: string
@@ -77,6 +80,8 @@ export interface ChannelInstance {
 
 /** What the runtime gives a channel adapter. */
 export interface ChannelHost {
+  /** This channel's id (derived from its config section, see `channelIdOf`); use it as `MessageReceived.channel`. */
+  readonly id: string
   /** The persona as it is now (personas hot-reload; read it per message, never cache it). */
   readonly persona: () => PersonaDefinition
   /** Hand an inbound message to the persona's router. Never drops: waits while the router's mailbox is full. */
@@ -86,7 +91,21 @@ export interface ChannelHost {
   readonly dryRun: boolean
   /** Report connection state changes (published as `ChannelStatus`, shown in /readyz). */
   readonly setState: (state: ChannelState, reason?: string) => void
+  /**
+   * Accounts of every running persona, per platform: an adapter registers its own account once connected, and marks
+   * messages from the others as `isBot` (platforms such as CyTube do not flag bots themselves).
+   */
+  readonly accounts: BotAccounts
 }
+
+export interface BotAccounts {
+  add(platform: string, account: string): void
+  remove(platform: string, account: string): void
+  has(platform: string, account: string): boolean
+}
+
+/** Services a channel adapter may use: the store (cursors, outbox), the HTTP server (webhooks), redaction. */
+export type ChannelServices = Store | EventBus | Http | Redaction
 
 export class ChannelFailed extends Data.TaggedError("ChannelFailed")<{
   readonly channel: string
