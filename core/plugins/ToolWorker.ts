@@ -1,0 +1,303 @@
+/**
+ * A tool actor: one version of one plugin, running in its own Worker. Calls arrive in the actor's bounded mailbox and
+ * run with bounded concurrency (default 4 in flight; the rest wait in the mailbox). Each call has a timeout (the
+ * tool's own, else 10 s). When a call times out, its `ctx.signal` is aborted and the Worker is pinged: a Worker that
+ * does not answer within the grace period (a tool stuck in a synchronous loop) is terminated and replaced by a fresh
+ * one; calls that were running on it fail with "tool worker restarted", calls still waiting in the mailbox run on the
+ * new Worker. A Worker that crashes is replaced the same way.
+ *
+ * Stopping the actor (a reload swapped in a new version, or the plugin was removed) drains it: queued and running
+ * calls finish on this version, then the plugin's cleanup runs and the Worker is terminated.
+ */
+import { Clock, Deferred, Effect, Option, Runtime, Schema, type Scope } from "effect"
+import type { ActorRef, ActorUnavailable, Supervisor } from "../actor/Actor.ts"
+import { ask } from "../actor/Actor.ts"
+import { EventBus } from "../events/EventBus.ts"
+import type { EventTag } from "../events/Events.ts"
+import { eventTags } from "../events/Events.ts"
+import type { ToolCallContext, ToolOutcome } from "../tools/Tools.ts"
+import { contextFreeMethods, HostApi } from "./HostApi.ts"
+import type { PluginInfo } from "./internal/protocol.ts"
+import type { WorkerPool } from "./internal/WorkerPool.ts"
+import type { HostRequestHandler, WorkerProcess } from "./internal/WorkerProcess.ts"
+
+/**
+ * A plugin that could not be loaded: where, and why. (The position fields are not called `line` / `column`: Bun puts
+ * properties of those names on every Error, pointing at where the error object was constructed.)
+ */
+export class PluginLoadError extends Schema.TaggedError<PluginLoadError>()("PluginLoadError", {
+  plugin: Schema.String,
+  file: Schema.String,
+  sourceLine: Schema.optional(Schema.Number),
+  sourceColumn: Schema.optional(Schema.Number),
+  message: Schema.String
+}) {}
+
+export interface ToolWorkerOptions {
+  /** The plugin's id: its folder name. */
+  readonly plugin: string
+  /** Absolute path of `plugin.ts`. */
+  readonly file: string
+  /** `plugins.<name>` from config.yaml, decoded in the Worker by the plugin's schema. */
+  readonly config: unknown
+  /** Calls in flight at once (default 4). */
+  readonly concurrency: number
+  /** Timeout of a tool without its own (default 10 s). */
+  readonly defaultTimeoutMs: number
+  /** After a timeout, how long the Worker has to answer a ping before it is terminated (default 250 ms). */
+  readonly graceMs: number
+  /** Longest result, in characters (default 16 KiB). */
+  readonly resultLimit: number
+}
+
+/** A Worker with the plugin loaded and set up, not yet serving. */
+export interface LoadedPlugin {
+  readonly process: WorkerProcess
+  readonly info: PluginInfo
+}
+
+/** A serving version. */
+export interface ToolWorker {
+  readonly info: PluginInfo
+  readonly ref: ActorRef<ToolCall>
+  /** Run one call on this version. Fails only when the version no longer takes calls (it is being replaced). */
+  readonly call: (tool: string, args: unknown, context: ToolCallContext) => Effect.Effect<ToolOutcome, ActorUnavailable>
+}
+
+export interface ToolCall {
+  readonly tool: string
+  readonly args: unknown
+  readonly context: ToolCallContext
+  readonly startedAt: number
+  readonly reply: Deferred.Deferred<ToolOutcome>
+}
+
+const emptyContext: ToolCallContext = {
+  persona: "",
+  conversationId: "",
+  correlationId: "",
+  turnId: "",
+  channel: "",
+  chatId: "",
+  userId: "",
+  userName: "",
+  options: undefined
+}
+
+/** Answer a Worker's host service calls with the HostApi, using the context of the tool call they belong to. */
+const hostHandler = (plugin: string): Effect.Effect<HostRequestHandler, never, HostApi> =>
+  Effect.gen(function* () {
+    const api = yield* HostApi
+    const runtime = yield* Effect.runtime<never>()
+    const run = Runtime.runPromise(runtime)
+    return (method, call, args) => {
+      if (!call && !contextFreeMethods.has(method)) {
+        return Promise.resolve({ ok: false as const, error: `${method} is only available inside a tool call` })
+      }
+      return run(
+        api.call(method, call?.context ?? emptyContext, args, { plugin, tool: call?.tool }).pipe(
+          Effect.match({
+            onFailure: (error) => ({ ok: false as const, error: error.message }),
+            onSuccess: (value) => ({ ok: true as const, value })
+          }),
+          Effect.catchAllDefect((defect) =>
+            Effect.succeed({ ok: false as const, error: `${method} failed: ${defect}` })
+          )
+        )
+      )
+    }
+  })
+
+/** Start a Worker and load the plugin into it: the validation step of every (re)load. */
+export const loadPluginWorker = (
+  pool: WorkerPool,
+  options: ToolWorkerOptions
+): Effect.Effect<LoadedPlugin, PluginLoadError, HostApi> =>
+  Effect.gen(function* () {
+    const failed = (message: string, where: { file?: string; line?: number; column?: number } = {}) =>
+      new PluginLoadError({ plugin: options.plugin, file: where.file ?? options.file, message, ...lineOf(where) })
+    const process = yield* Effect.mapError(pool.take, (reason) => failed(`the plugin worker did not start: ${reason}`))
+    process.resultLimit = options.resultLimit
+    process.host = yield* hostHandler(options.plugin)
+    const result = yield* process.load(options.file, options.plugin, options.config)
+    if ("error" in result) {
+      process.terminate()
+      return yield* Effect.fail(failed(result.error.message, result.error))
+    }
+    return { process, info: result.info }
+  })
+
+const lineOf = (where: { line?: number | undefined; column?: number | undefined }) => ({
+  ...(where.line === undefined ? {} : { sourceLine: where.line }),
+  ...(where.column === undefined ? {} : { sourceColumn: where.column })
+})
+
+const seconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`)
+
+/**
+ * Start the tool actor of a loaded version under `supervisor`. The Worker of `loaded` serves first; a replacement
+ * (after a hang or a crash) is taken from `pool` and loaded the same way.
+ */
+export const spawnToolWorker = (
+  supervisor: Supervisor,
+  id: string,
+  loaded: LoadedPlugin,
+  pool: WorkerPool,
+  options: ToolWorkerOptions
+): Effect.Effect<ToolWorker, never, HostApi | EventBus> =>
+  Effect.gen(function* () {
+    const bus = yield* EventBus
+    const context = yield* Effect.context<HostApi>()
+    let adopted: WorkerProcess | undefined = loaded.process
+    const tools = new Map(loaded.info.tools.map((tool) => [tool.name, tool]))
+    const longest = Math.max(options.defaultTimeoutMs, ...loaded.info.tools.map((t) => t.timeoutMs ?? 0))
+    let refHolder: ActorRef<ToolCall> | undefined
+
+    const behavior = Effect.gen(function* () {
+      const scope = yield* Effect.scope
+      let current: WorkerProcess | undefined = adopted
+      adopted = undefined
+      let replacing: Deferred.Deferred<WorkerProcess, string> | undefined
+      let lastFailure: string | undefined
+
+      const replace = (reason: string): Effect.Effect<WorkerProcess, string> =>
+        Effect.suspend(() => {
+          if (replacing) return Deferred.await(replacing)
+          current?.terminate()
+          current = undefined
+          const deferred = Deferred.unsafeMake<WorkerProcess, string>(undefined as never)
+          replacing = deferred
+          const boot = loadPluginWorker(pool, options).pipe(
+            Effect.provide(context),
+            Effect.tap((next) =>
+              Effect.sync(() => {
+                current = next.process
+                watch(next.process)
+                lastFailure = undefined
+                const ref = refHolder
+                if (ref) {
+                  ref.stats.restarts++
+                  bus.unsafePublish({
+                    _tag: "ActorRestarted",
+                    at: Date.now(),
+                    path: ref.path,
+                    kind: "tool",
+                    attempt: ref.stats.restarts,
+                    reason
+                  })
+                }
+              })
+            ),
+            Effect.map((next) => next.process),
+            Effect.mapError((error) => `plugin ${options.plugin} could not be restarted: ${error.message}`),
+            Effect.tapError((message) =>
+              Effect.sync(() => {
+                lastFailure = message
+              })
+            ),
+            Effect.exit,
+            Effect.flatMap((exit) => Deferred.done(deferred, exit)),
+            Effect.ensuring(
+              Effect.sync(() => {
+                replacing = undefined
+              })
+            )
+          )
+          return Effect.zipRight(
+            Effect.zipRight(
+              Effect.logWarning(`plugin ${options.plugin}: replacing its worker (${reason})`),
+              Effect.forkIn(boot, scope)
+            ),
+            Deferred.await(deferred)
+          )
+        })
+
+      const watch = (process: WorkerProcess) =>
+        process.onExit((how) => {
+          if (how === "crashed" && current === process) {
+            Effect.runFork(Effect.ignore(replace("the worker crashed")))
+          }
+        })
+      if (current) watch(current)
+
+      const worker: Effect.Effect<WorkerProcess, string> = Effect.suspend(() =>
+        current?.alive ? Effect.succeed(current) : replacing ? Deferred.await(replacing) : replace(lastFailure ?? "")
+      )
+
+      /** After a timeout: a Worker that does not answer a ping is stuck, so it is replaced. */
+      const checkHealth = (process: WorkerProcess, reason: string) =>
+        Effect.flatMap(process.responsive(options.graceMs), (ok) =>
+          ok || current !== process ? Effect.void : Effect.ignore(replace(reason))
+        )
+
+      const run = (call: ToolCall): Effect.Effect<Omit<ToolOutcome, "durationMs">> =>
+        Effect.gen(function* () {
+          const tool = tools.get(call.tool)
+          if (!tool) return { ok: false, content: `unknown tool ${call.tool}` }
+          const either = yield* Effect.either(worker)
+          if (either._tag === "Left") return { ok: false, content: either.left }
+          const process = either.right
+          const timeoutMs = tool.timeoutMs ?? options.defaultTimeoutMs
+          const result = yield* Effect.async<{ ok: boolean; content: string }>((resume) => {
+            const callId = process.call(call.tool, call.args, call.context, (r) => resume(Effect.succeed(r)))
+            return Effect.sync(() => process.abandon(callId))
+          }).pipe(Effect.timeoutTo({ duration: timeoutMs, onSuccess: Option.some, onTimeout: Option.none }))
+          if (Option.isSome(result)) return result.value
+          const reason = `tool ${call.tool} timed out after ${seconds(timeoutMs)}`
+          yield* Effect.forkIn(checkHealth(process, reason), scope)
+          return { ok: false, content: reason }
+        })
+
+      const permits = yield* Effect.makeSemaphore(options.concurrency)
+      const stopHooks = loaded.info.hooks.length
+        ? bus.listen(
+            loaded.info.hooks.filter((tag): tag is EventTag => (eventTags as ReadonlyArray<string>).includes(tag)),
+            (event) => current?.send({ _tag: "event", event })
+          )
+        : () => undefined
+
+      // Draining: wait for running calls (bounded by the longest timeout), let the plugin clean up, terminate.
+      yield* Effect.addFinalizer(() =>
+        permits
+          .withPermits(options.concurrency)(Effect.void)
+          .pipe(
+            Effect.timeout(longest + options.graceMs + 1000),
+            Effect.ignore,
+            Effect.zipRight(Effect.sync(stopHooks)),
+            Effect.zipRight(Effect.suspend(() => current?.shutdown() ?? Effect.void)),
+            Effect.zipRight(Effect.sync(() => current?.terminate()))
+          )
+      )
+
+      return (call: ToolCall) =>
+        Effect.zipRight(
+          permits.take(1),
+          Effect.forkDaemon(
+            run(call).pipe(
+              Effect.flatMap((outcome) =>
+                Effect.flatMap(Clock.currentTimeMillis, (now) =>
+                  Deferred.succeed(call.reply, { ...outcome, durationMs: now - call.startedAt })
+                )
+              ),
+              Effect.ensuring(permits.release(1))
+            )
+          )
+        )
+    }) satisfies Effect.Effect<unknown, unknown, Scope.Scope>
+
+    const ref = yield* Effect.orDie(
+      supervisor.spawn<ToolCall, never>(
+        { id, kind: "tool", mailboxCapacity: 256, labels: { plugin: options.plugin }, restart: { maxRestarts: 20 } },
+        behavior
+      )
+    )
+    refHolder = ref
+    return {
+      info: loaded.info,
+      ref,
+      call: (tool, args, callContext) =>
+        Effect.flatMap(Clock.currentTimeMillis, (startedAt) =>
+          ask(ref, (reply: Deferred.Deferred<ToolOutcome>) => ({ tool, args, context: callContext, startedAt, reply }))
+        )
+    }
+  })
