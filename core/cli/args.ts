@@ -16,7 +16,8 @@ export const parseArgs = (argv: ReadonlyArray<string>): Args => {
     if (arg.startsWith("--")) {
       const [key, value] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined]
       if (value !== undefined) flags[key] = value
-      else if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("-") && valueFlags.has(key)) flags[key] = argv[++i]!
+      else if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("-") && valueFlags.has(key))
+        flags[key] = argv[++i]!
       else flags[key] = true
     } else if (arg.startsWith("-") && arg.length > 1) {
       for (const letter of arg.slice(1)) flags[shortFlags[letter] ?? letter] = true

@@ -35,8 +35,10 @@ export type ConversationMessage =
       readonly target: ReplyTarget & { readonly channel: string }
       readonly done?: Deferred.Deferred<boolean>
     }
-  /** Forget the history (`/reset`, the dashboard, the `chat_memory` tool). */
+  /** Forget the history (`/reset`, the dashboard). */
   | { readonly _tag: "Reset"; readonly done: Deferred.Deferred<number> }
+  /** The stored history changed underneath (the `chat_memory` tool trimmed it): read it again before the next turn. */
+  | { readonly _tag: "Reload" }
 
 export interface ConversationEnv {
   readonly conversationId: string
@@ -313,6 +315,11 @@ export const conversationBehavior = (
           return Effect.flatMap(store.clearHistory(id), (deleted) => {
             history = []
             return Deferred.succeed(message.done, deleted)
+          })
+        case "Reload":
+          return Effect.map(store.history(id, persona.memory.window), (fresh) => {
+            history = [...fresh]
+            cachedWindow = persona.memory.window
           })
       }
     }

@@ -42,6 +42,8 @@ export interface Router {
   ) => Effect.Effect<boolean>
   /** Clear a conversation's history (through its actor, so it is ordered with its messages). */
   readonly reset: (conversationId: string) => Effect.Effect<number>
+  /** The stored history of a conversation changed underneath its actor (if it is alive, it reads it again). */
+  readonly historyChanged: (conversationId: string) => void
   /** Conversation actors currently alive. */
   readonly active: () => number
 }
@@ -206,6 +208,9 @@ export const makeRouter = (
       scheduled: (jobId, prompt, target) =>
         request<boolean>(target.conversationId, (done) => ({ _tag: "Scheduled", jobId, prompt, target, done })),
       reset: (conversationId) => request<number>(conversationId, (done) => ({ _tag: "Reset", done })),
+      historyChanged: (conversationId) => {
+        conversations.get(conversationId)?.ref.unsafeOffer({ _tag: "Reload" })
+      },
       active: () => conversations.size
     }
   })

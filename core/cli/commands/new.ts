@@ -49,10 +49,7 @@ reply:
 tools: [clock, calculator]
 `
   )
-  writeFileSync(
-    join(folder, "system.md"),
-    `You are ${title}, a friendly assistant. Answer briefly and helpfully.\n`
-  )
+  writeFileSync(join(folder, "system.md"), `You are ${title}, a friendly assistant. Answer briefly and helpfully.\n`)
   writeFileSync(join(folder, "examples.md"), `user: Who are you?\nassistant: I'm ${title}. What can I do for you?\n`)
   return folder
 }

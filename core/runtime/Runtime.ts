@@ -1,0 +1,221 @@
+/**
+ * The whole runtime, assembled: services from `config.yaml` (store, HTTP, providers, plugin host, logging), then the
+ * actor tree — the scheduler, and one persona group per loaded persona, following the persona registry as folders are
+ * added, changed and removed.
+ *
+ * ```
+ * Supervisor (root scope)
+ * ├── PluginHost (a service: Workers per plugin, persona registry, watchers)
+ * ├── persona:<id>  ├── channel:<channel id> …   └── router ── <conversation id> …
+ * ├── scheduler
+ * └── Http (/livez /readyz /metrics, webhooks, web playground)
+ * ```
+ */
+import { resolve } from "node:path"
+import { Deferred, Effect, ExecutionStrategy, Exit, Layer, Queue, Scope } from "effect"
+import * as Actor from "../actor/Actor.ts"
+import { ActorSystem } from "../actor/ActorSystem.ts"
+import type { ChannelInstance } from "../channels/Channel.ts"
+import { Config, type LoadedConfig } from "../config/Config.ts"
+import type { Env } from "../config/Yaml.ts"
+import { makeScheduler, type SchedulerService } from "../conversation/Scheduler.ts"
+import { EventBus } from "../events/EventBus.ts"
+import { startEventLog } from "../events/EventLog.ts"
+import { Health } from "../http/Health.ts"
+import * as HttpServer from "../http/HttpServer.ts"
+import { LlmProviders } from "../llm/Providers.ts"
+import * as Logging from "../log/Logger.ts"
+import { defaultRedactor, Redaction } from "../log/Redactor.ts"
+import { Metrics } from "../metrics/Metrics.ts"
+import { defineTroupeMetrics } from "../metrics/TroupeMetrics.ts"
+import type { PersonaDefinition } from "../persona/Persona.ts"
+import { Personas } from "../persona/Personas.ts"
+import { HostApi } from "../plugins/HostApi.ts"
+import { PluginHost } from "../plugins/PluginHost.ts"
+import { Store } from "../store/Store.ts"
+import { makeBotAccounts } from "./BotAccounts.ts"
+import { registerHostServices } from "./hostServices.ts"
+import { type PersonaRuntime, startPersona } from "./PersonaRunner.ts"
+
+export interface RuntimeOptions {
+  /** Log replies instead of sending them to any platform (overrides `runtime.dry_run`). */
+  readonly dryRun?: boolean
+  /** Watch personalities/ and plugins/ and reload on change (overrides `runtime.watch`). */
+  readonly watch?: boolean
+  readonly logFormat?: Logging.LogFormat
+  readonly logLevel?: Logging.LevelName
+  /** Only these personas (by id). */
+  readonly only?: ReadonlyArray<string>
+  /** Connect the platform channels of `channels:` (false for `troupe chat`). Default true. */
+  readonly platformChannels?: boolean
+  /** Override `http.port` (0: any free port). */
+  readonly port?: number
+  readonly env?: Env
+  /** Extra channels to attach to each persona (e.g. the console for `troupe chat`). */
+  readonly attach?: (
+    persona: PersonaRuntime
+  ) => Effect.Effect<ReadonlyArray<ChannelInstance>, never, Scope.Scope | EventBus>
+}
+
+/** What a started runtime exposes to the CLI and tests. */
+export interface Runtime {
+  readonly url: string
+  readonly personas: () => ReadonlyMap<string, PersonaRuntime>
+  readonly scheduler: SchedulerService
+  /** SIGHUP: reload every persona and plugin. */
+  readonly reload: Effect.Effect<void>
+}
+
+/** Every service the runtime runs on, built from the loaded config. */
+export const runtimeLayer = (loaded: LoadedConfig, options: RuntimeOptions = {}) => {
+  const { config, root } = loaded
+  const redactor = defaultRedactor
+  for (const provider of Object.values(config.providers)) redactor.add(provider.apiKey)
+  redactor.add(config.http.adminToken)
+
+  const logging = Logging.layer({
+    format: options.logFormat ?? config.log.format,
+    level: options.logLevel ?? config.log.level,
+    redactor
+  })
+  const base = Layer.mergeAll(
+    Config.layerValue(loaded),
+    Redaction.layerGlobal,
+    Health.layer,
+    Metrics.layer,
+    HostApi.layer,
+    ActorSystem.layer.pipe(Layer.provideMerge(EventBus.layer))
+  )
+  const store = Store.layer({ path: resolve(root, config.store.path), synchronous: config.store.synchronous })
+  const http = Layer.unwrapEffect(
+    Effect.map(Metrics, (registry) =>
+      HttpServer.layer({
+        host: config.http.host,
+        port: options.port ?? config.http.port,
+        adminToken: config.http.adminToken,
+        metrics: () => registry.render()
+      })
+    )
+  )
+  const plugins = PluginHost.layerConfig(options.watch === undefined ? {} : { watch: options.watch })
+  const providers = LlmProviders.layer
+  return Layer.mergeAll(store, http, plugins, providers).pipe(Layer.provideMerge(base), Layer.provide(logging))
+}
+
+export type RuntimeServices = Layer.Layer.Success<ReturnType<typeof runtimeLayer>>
+
+/** Start the actor tree on the runtime's services; everything stops when the scope closes. */
+export const startRuntime = (options: RuntimeOptions = {}) =>
+  Effect.gen(function* () {
+    const { config, root: cwd } = yield* Config
+    const system = yield* ActorSystem
+    const health = yield* Health
+    const http = yield* HttpServer.Http
+    const registry = yield* Metrics
+    const personasRegistry = yield* Personas
+    const host = yield* PluginHost
+    const dryRun = options.dryRun ?? config.runtime.dryRun
+    defineTroupeMetrics(registry, { actors: () => system.snapshot() })
+
+    if (config.log.events.enabled) {
+      yield* startEventLog({
+        file: resolve(cwd, config.log.events.file),
+        maxBytes: config.log.events.maxBytes,
+        keep: config.log.events.keep,
+        deltas: config.log.events.deltas,
+        redact: (line) => defaultRedactor.redact(line)
+      })
+    }
+
+    const runtimeScope = yield* Effect.scope
+    const root = yield* Actor.root("troupe")
+    const running = new Map<string, PersonaRuntime>()
+    const accounts = makeBotAccounts()
+    const scheduler = yield* makeScheduler(root, {
+      minInterval: 60_000,
+      tolerance: 60_000,
+      router: (id) => running.get(id)?.router
+    })
+    yield* registerHostServices({
+      scheduler,
+      historyChanged: (persona, conversationId) => running.get(persona)?.router.historyChanged(conversationId)
+    })
+
+    const wanted = (persona: PersonaDefinition) => !options.only || options.only.includes(persona.id)
+    const scopes = new Map<string, Scope.CloseableScope>()
+
+    const start = (persona: PersonaDefinition) =>
+      Effect.gen(function* () {
+        if (!wanted(persona) || running.has(persona.id)) return
+        // Each persona has its own scope, closed when the persona is removed (or at shutdown).
+        const scope = yield* Scope.fork(runtimeScope, ExecutionStrategy.sequential)
+        const runtime = yield* startPersona(root, persona, {
+          dryRun,
+          platformChannels: options.platformChannels ?? true,
+          accounts
+        }).pipe(Scope.extend(scope))
+        running.set(persona.id, runtime)
+        scopes.set(persona.id, scope)
+        if (options.attach) {
+          const extra = yield* options.attach(runtime).pipe(Scope.extend(scope))
+          for (const channel of extra) yield* runtime.attach(channel).pipe(Scope.extend(scope))
+        }
+        yield* Effect.logInfo(`persona ${persona.id} is up`).pipe(
+          Effect.annotateLogs({ persona: persona.id, channels: String(persona.channels.length) })
+        )
+      })
+
+    const stop = (id: string) =>
+      Effect.gen(function* () {
+        running.delete(id)
+        const scope = scopes.get(id)
+        scopes.delete(id)
+        yield* root.stop(`persona:${id}`)
+        if (scope) yield* Scope.close(scope, Exit.void)
+        yield* Effect.logInfo(`persona ${id} stopped`)
+      })
+
+    // The current personas, then every change, with nothing missed in between.
+    const { current, changes } = yield* personasRegistry.subscribe
+    for (const persona of current) yield* start(persona)
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.flatMap(Queue.take(changes), (change) => {
+          switch (change._tag) {
+            case "added":
+              return start(change.persona)
+            case "removed":
+              return stop(change.persona.id)
+            case "updated": {
+              const runtime = running.get(change.persona.id)
+              return runtime ? runtime.update(change.persona) : start(change.persona)
+            }
+          }
+        }).pipe(Effect.catchAllCause((cause) => Effect.logError("applying a persona change failed", cause)))
+      )
+    )
+    yield* Effect.addFinalizer(() => Effect.forEach([...running.keys()], stop, { discard: true }))
+
+    health.markStarted()
+    const names = [...running.keys()]
+    yield* Effect.logInfo(
+      `Troupe is up at ${http.url} with ${names.length} persona${names.length === 1 ? "" : "s"}: ${names.join(", ") || "none"}${dryRun ? " (dry run: nothing is sent)" : ""}`
+    )
+    const runtime: Runtime = {
+      url: http.url,
+      personas: () => running,
+      scheduler,
+      reload: host.reloadAll()
+    }
+    return runtime
+  })
+
+/** Run until interrupted (the CLI interrupts on SIGINT/SIGTERM; finalizers then stop everything in order). */
+export const runForever = (options: RuntimeOptions, ready?: Deferred.Deferred<Runtime>) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const runtime = yield* startRuntime(options)
+      if (ready) yield* Deferred.succeed(ready, runtime)
+      return yield* Effect.never
+    })
+  )
