@@ -51,6 +51,8 @@ export interface RuntimeOptions {
   /** Override `http.port` (0: any free port). */
   readonly port?: number
   readonly env?: Env
+  /** Serve the web playground and dashboard (default: `http.web`). */
+  readonly web?: boolean
   /** Extra channels to attach to each persona (e.g. the console for `troupe chat`). */
   readonly attach?: (
     persona: PersonaRuntime
@@ -60,11 +62,15 @@ export interface RuntimeOptions {
 /** What a started runtime exposes to the CLI and tests. */
 export interface Runtime {
   readonly url: string
+  /** Providers that can answer (configured with what they need; a local Ollama only when it answered at start). */
+  readonly usableProviders: ReadonlySet<string>
   readonly personas: () => ReadonlyMap<string, PersonaRuntime>
   readonly scheduler: SchedulerService
   /** SIGHUP: reload every persona and plugin. */
   readonly reload: Effect.Effect<void>
 }
+
+const echoFallback = { provider: "echo", model: "echo" }
 
 /** Every service the runtime runs on, built from the loaded config. */
 export const runtimeLayer = (loaded: LoadedConfig, options: RuntimeOptions = {}) => {
@@ -141,7 +147,32 @@ export const startRuntime = (options: RuntimeOptions = {}) =>
       historyChanged: (persona, conversationId) => running.get(persona)?.router.historyChanged(conversationId)
     })
 
+    // A persona none of whose providers can answer still answers, through the clearly labelled echo provider, so a
+    // fresh checkout can be tried without any key; `troupe check` and the web page say so.
+    const llm = yield* LlmProviders
+    const ollamaUp = yield* llm.ollamaReachable(300)
+    const usableProviders = new Set(
+      llm
+        .status()
+        .filter((p) => p.usable && p.api !== "echo" && (p.configured || p.name !== "ollama" || ollamaUp))
+        .map((p) => p.name)
+    )
+    const adapt = (persona: PersonaDefinition): PersonaDefinition => {
+      const chain = [persona.model.provider, ...persona.model.fallbacks.map((f) => f.provider)]
+      if (chain.some((name) => usableProviders.has(name) || name === "echo")) return persona
+      return { ...persona, model: { ...persona.model, fallbacks: [...persona.model.fallbacks, echoFallback] } }
+    }
+
     const wanted = (persona: PersonaDefinition) => !options.only || options.only.includes(persona.id)
+
+    // Channels attached to every persona besides its `channels:`: the web playground, and the console for `troupe chat`.
+    const attachers: Array<NonNullable<RuntimeOptions["attach"]>> = []
+    if (options.attach) attachers.push(options.attach)
+    if (config.http.web && options.web !== false) {
+      const { startWeb } = yield* Effect.promise(() => import("../web/Web.ts"))
+      const web = yield* startWeb({ personas: () => running, usableProviders })
+      attachers.push(web.attach)
+    }
     const scopes = new Map<string, Scope.CloseableScope>()
 
     const start = (persona: PersonaDefinition) =>
@@ -149,15 +180,20 @@ export const startRuntime = (options: RuntimeOptions = {}) =>
         if (!wanted(persona) || running.has(persona.id)) return
         // Each persona has its own scope, closed when the persona is removed (or at shutdown).
         const scope = yield* Scope.fork(runtimeScope, ExecutionStrategy.sequential)
-        const runtime = yield* startPersona(root, persona, {
+        if (adapt(persona) !== persona) {
+          yield* Effect.logWarning(
+            `persona ${persona.id}: no provider of ${persona.model.provider} is configured; it answers through the echo development provider until one is (see config.example.yaml)`
+          )
+        }
+        const runtime = yield* startPersona(root, adapt(persona), {
           dryRun,
           platformChannels: options.platformChannels ?? true,
           accounts
         }).pipe(Scope.extend(scope))
         running.set(persona.id, runtime)
         scopes.set(persona.id, scope)
-        if (options.attach) {
-          const extra = yield* options.attach(runtime).pipe(Scope.extend(scope))
+        for (const attach of attachers) {
+          const extra = yield* attach(runtime).pipe(Scope.extend(scope))
           for (const channel of extra) yield* runtime.attach(channel).pipe(Scope.extend(scope))
         }
         yield* Effect.logInfo(`persona ${persona.id} is up`).pipe(
@@ -188,7 +224,7 @@ export const startRuntime = (options: RuntimeOptions = {}) =>
               return stop(change.persona.id)
             case "updated": {
               const runtime = running.get(change.persona.id)
-              return runtime ? runtime.update(change.persona) : start(change.persona)
+              return runtime ? runtime.update(adapt(change.persona)) : start(change.persona)
             }
           }
         }).pipe(Effect.catchAllCause((cause) => Effect.logError("applying a persona change failed", cause)))
@@ -203,6 +239,7 @@ export const startRuntime = (options: RuntimeOptions = {}) =>
     )
     const runtime: Runtime = {
       url: http.url,
+      usableProviders,
       personas: () => running,
       scheduler,
       reload: host.reloadAll()

@@ -16,6 +16,7 @@ export const runChat = async (loaded: LoadedConfig, personaId: string) => {
     only: [personaId],
     platformChannels: false,
     port: 0,
+    web: false,
     logLevel: "warn",
     attach: (persona) =>
       Effect.gen(function* () {
