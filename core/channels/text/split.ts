@@ -87,10 +87,8 @@ export const splitMessage = (text: string, limit: number, options: SplitOptions 
       }
       chunks.push(chunk.trimEnd())
       reopen = open ? `${open.marker}${open.lang}\n` : ""
-      rest = body
-        .slice(cut)
-        .replace(/^\n+/, open ? "" : "")
-        .replace(/^\s+/, open ? "" : "")
+      // Inside a code block only the line break at the cut goes: the next line's indentation is part of the code.
+      rest = open ? body.slice(cut).replace(/^\n/, "") : body.slice(cut).replace(/^\s+/, "")
     } else {
       chunks.push(body.slice(0, cut).trimEnd())
       rest = body.slice(cut).trimStart()

@@ -75,4 +75,13 @@ describe("splitMessage", () => {
     expect(body.length).toBe(120)
     expect(chunks.at(-1)).toContain("That's all.")
   })
+
+  test("a re-opened code block keeps the indentation of its first line", () => {
+    const lines = Array.from({ length: 120 }, (_, i) => `    print("line ${i} of the program")`)
+    const chunks = splitMessage(`\`\`\`python\ndef main():\n${lines.join("\n")}\n\`\`\``, 2000)
+    expect(chunks.length).toBeGreaterThan(1)
+    for (const chunk of chunks.slice(1)) expect(chunk.split("\n")[1]).toMatch(/^ {4}print\(/)
+    const kept = chunks.flatMap((chunk) => chunk.split("\n")).filter((line) => line.includes("print("))
+    expect(kept).toEqual(lines)
+  })
 })
