@@ -112,11 +112,11 @@ const turnText = (speaker: Speaker, text: string, label: RegExp) => {
 /** Write examples in the `examples.md` format; `parseExamples` reads them back unchanged. */
 export const formatExamples = (examples: ReadonlyArray<Example>): string => {
   const label = labelPattern()
-  return `${examples
-    .map((example) =>
-      example.user === ""
-        ? turnText("assistant", example.assistant, label)
-        : `${turnText("user", example.user, label)}\n${turnText("assistant", example.assistant, label)}`
-    )
-    .join("\n\n")}\n`
+  const blocks = examples.map((example, index) =>
+    example.user === ""
+      ? // An opening line after another example would continue that example's answer: start a new conversation.
+        `${index > 0 ? "<START>\n" : ""}${turnText("assistant", example.assistant, label)}`
+      : `${turnText("user", example.user, label)}\n${turnText("assistant", example.assistant, label)}`
+  )
+  return `${blocks.join("\n\n")}\n`
 }

@@ -9,7 +9,7 @@
  * Stopping the actor (a reload swapped in a new version, or the plugin was removed) drains it: queued and running
  * calls finish on this version, then the plugin's cleanup runs and the Worker is terminated.
  */
-import { Clock, Deferred, Effect, Option, Runtime, Schema, type Scope } from "effect"
+import { Clock, Deferred, Effect, Runtime, Schema, type Scope } from "effect"
 import type { ActorRef, ActorUnavailable, Supervisor } from "../actor/Actor.ts"
 import { ask } from "../actor/Actor.ts"
 import { EventBus } from "../events/EventBus.ts"
@@ -132,6 +132,38 @@ const lineOf = (where: { line?: number | undefined; column?: number | undefined 
   ...(where.column === undefined ? {} : { sourceColumn: where.column })
 })
 
+/**
+ * One call on a Worker; `undefined` when it did not answer within `timeoutMs`. The timer is a plain `setTimeout`
+ * rather than `Effect.timeout`: on the hot path a fiber race per call costs more than the Worker round trip itself.
+ */
+const callWithTimeout = (
+  process: WorkerProcess,
+  call: ToolCall,
+  timeoutMs: number
+): Effect.Effect<{ ok: boolean; content: string } | undefined> =>
+  Effect.async((resume) => {
+    let settled = false
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const callId = process.call(call.tool, call.args, call.context, (result) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      resume(Effect.succeed(result))
+    })
+    if (!settled) {
+      timer = setTimeout(() => {
+        settled = true
+        process.abandon(callId)
+        resume(Effect.succeed(undefined))
+      }, timeoutMs)
+    }
+    return Effect.sync(() => {
+      settled = true
+      clearTimeout(timer)
+      process.abandon(callId)
+    })
+  })
+
 const seconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`)
 
 /**
@@ -155,6 +187,7 @@ export const spawnToolWorker = (
 
     const behavior = Effect.gen(function* () {
       const scope = yield* Effect.scope
+      const runFork = Runtime.runFork(yield* Effect.runtime<never>())
       let current: WorkerProcess | undefined = adopted
       adopted = undefined
       let replacing: Deferred.Deferred<WorkerProcess, string> | undefined
@@ -215,7 +248,7 @@ export const spawnToolWorker = (
       const watch = (process: WorkerProcess) =>
         process.onExit((how) => {
           if (how === "crashed" && current === process) {
-            Effect.runFork(Effect.ignore(replace("the worker crashed")))
+            runFork(Effect.ignore(replace("the worker crashed")))
           }
         })
       if (current) watch(current)
@@ -238,11 +271,8 @@ export const spawnToolWorker = (
           if (either._tag === "Left") return { ok: false, content: either.left }
           const process = either.right
           const timeoutMs = tool.timeoutMs ?? options.defaultTimeoutMs
-          const result = yield* Effect.async<{ ok: boolean; content: string }>((resume) => {
-            const callId = process.call(call.tool, call.args, call.context, (r) => resume(Effect.succeed(r)))
-            return Effect.sync(() => process.abandon(callId))
-          }).pipe(Effect.timeoutTo({ duration: timeoutMs, onSuccess: Option.some, onTimeout: Option.none }))
-          if (Option.isSome(result)) return result.value
+          const result = yield* callWithTimeout(process, call, timeoutMs)
+          if (result !== undefined) return result
           const reason = `tool ${call.tool} timed out after ${seconds(timeoutMs)}`
           yield* Effect.forkIn(checkHealth(process, reason), scope)
           return { ok: false, content: reason }

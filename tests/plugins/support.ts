@@ -1,5 +1,5 @@
 /** Helpers for plugin host tests: a host over temporary folders, recorded events, a call context, `waitFor`. */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, type Scope } from "effect"
 import type { ActorSystem } from "../../core/actor/ActorSystem.ts"
 import { EventBus } from "../../core/events/EventBus.ts"
 import type { EventOf, EventTag, TroupeEvent } from "../../core/events/Events.ts"
@@ -52,9 +52,27 @@ export const recordEvents = Effect.gen(function* () {
  */
 export const withHost = <A, E>(
   options: PluginHostOptions,
-  body: Effect.Effect<A, E, PluginHost | Tools | Personas | HostApi | EventBus | ActorSystem>,
+  body: Effect.Effect<A, E, PluginHost | Tools | Personas | HostApi | EventBus | ActorSystem | Scope.Scope>,
   hostApi: Layer.Layer<HostApi> = HostApi.layer
 ) => Effect.provide(body, PluginHost.layer({ timeoutMs: 2000, ...options }).pipe(Layer.provideMerge(hostApi)))
 
 /** After a host's scope closed, its Workers exit shortly (terminate is asynchronous). */
 export const expectNoWorkers = () => waitFor(() => liveWorkers() === 0, 2000, "every worker to exit")
+
+/** Run `effect` until its result satisfies `predicate`, failing after `timeoutMs`. */
+export const eventually = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  predicate: (value: A) => boolean,
+  timeoutMs = 1000,
+  what = "condition"
+): Effect.Effect<A, E, R> =>
+  Effect.gen(function* () {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const value = yield* effect
+      if (predicate(value)) return value
+      if (Date.now() > deadline)
+        return yield* Effect.die(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`))
+      yield* Effect.sleep("10 millis")
+    }
+  })

@@ -33,6 +33,10 @@ export const section = (heading: string, body: string | ReadonlyArray<string> | 
   return text === "" || text === "-" ? "" : `${heading}\n${text}`
 }
 
+/** `# <name>` with the character's summary under it. */
+export const intro = (name: string, summary: string) =>
+  summary.trim() === "" ? `# ${name}` : `# ${name}\n${summary.trim()}`
+
 export const joinSections = (parts: ReadonlyArray<string>) =>
   parts
     .map((part) => part.trim())

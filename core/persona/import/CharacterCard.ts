@@ -11,7 +11,7 @@
 import { Schema } from "effect"
 import { parseExamples } from "../Examples.ts"
 import { replaceMacros } from "../macros.ts"
-import { type ImportedCharacter, joinSections, section } from "./Character.ts"
+import { type ImportedCharacter, intro, joinSections, section } from "./Character.ts"
 
 const Text = Schema.optionalWith(Schema.String, { default: () => "" })
 const rest = Schema.Record({ key: Schema.String, value: Schema.Unknown })
@@ -53,7 +53,7 @@ export const fromCharacterCard = (card: CharacterCardV2): ImportedCharacter => {
   const text = (value: string) => replaceMacros(value, name).trim()
   const systemPrompt = joinSections([
     text(data.system_prompt.replace(/\{\{original\}\}/gi, "")),
-    joinSections([`# ${name}`, text(data.description)]),
+    intro(name, text(data.description)),
     section("## Personality", text(data.personality)),
     section("## Scenario", text(data.scenario)),
     section("## Instructions", text(data.post_history_instructions))

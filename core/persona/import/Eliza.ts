@@ -11,7 +11,7 @@
 import { Schema } from "effect"
 import { replaceMacros } from "../macros.ts"
 import type { Example } from "../Persona.ts"
-import { type ImportedCharacter, joinSections, section } from "./Character.ts"
+import { type ImportedCharacter, intro, joinSections, section } from "./Character.ts"
 
 const rest = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 const Texts = Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] })
@@ -97,7 +97,7 @@ export const fromEliza = (character: ElizaCharacter): ImportedCharacter => {
   const adjectives = list(character.adjectives)
   const systemPrompt = joinSections([
     text(character.system ?? ""),
-    joinSections([`# ${name}`, bio]),
+    intro(name, bio),
     section("## Background", list(character.lore)),
     section("## Personality", adjectives.length ? `${name} is ${adjectives.join(", ")}.` : ""),
     section("## Topics", list(character.topics)),

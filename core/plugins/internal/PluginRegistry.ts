@@ -105,7 +105,10 @@ export const makePluginRegistry = (
 
     const drain = (slot: Slot) => {
       const longest = Math.max(options.worker.defaultTimeoutMs, ...slot.version.info.tools.map((t) => t.timeoutMs ?? 0))
-      return Effect.forkIn(supervisor.stop(slot.id, { mode: "drain", timeout: longest + 5000 }), scope)
+      return Effect.forkIn(
+        Effect.uninterruptible(supervisor.stop(slot.id, { mode: "drain", timeout: longest + 5000 })),
+        scope
+      )
     }
 
     /** Point a `config.yaml plugins.x.y: …` error at its line when the config file is known. */

@@ -2,6 +2,7 @@
  * Inside a plugin Worker: import `plugin.ts`, check its default export, decode its config and describe its tools.
  * Every failure becomes a `LoadFailure` naming the file and, where Bun tells us, the line.
  */
+import { existsSync, readFileSync } from "node:fs"
 import { dirname } from "node:path"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
@@ -40,6 +41,17 @@ const frameIn = (stack: string | undefined, folder: string): BunPosition | undef
   return undefined
 }
 
+/** A ResolveMessage from `import()` carries no position, only the specifier and the importing file: find the line. */
+const importLine = (error: unknown): BunPosition | undefined => {
+  const { specifier, referrer } = (error ?? {}) as { specifier?: unknown; referrer?: unknown }
+  if (typeof specifier !== "string" || typeof referrer !== "string" || !existsSync(referrer)) return undefined
+  const lines = readFileSync(referrer, "utf8").split("\n")
+  const index = lines.findIndex((line) => line.includes(`"${specifier}"`) || line.includes(`'${specifier}'`))
+  return index < 0
+    ? { file: referrer }
+    : { file: referrer, line: index + 1, column: lines[index]!.indexOf(specifier) + 1 }
+}
+
 /** Turn whatever importing or setting up the plugin threw into a message with a file and line. */
 export const describeLoadError = (error: unknown, file: string, phase: "import" | "setup"): LoadFailure => {
   if (error instanceof PluginProblem) return { file, ...error.where, message: error.message }
@@ -47,12 +59,12 @@ export const describeLoadError = (error: unknown, file: string, phase: "import" 
   const messages: ReadonlyArray<unknown> =
     error instanceof AggregateError && Array.isArray(error.errors) && error.errors.length > 0 ? error.errors : [error]
   const first = messages[0]
-  const position = positionOf(first)
+  const position = positionOf(first) ?? importLine(first)
   if (position) {
     const more = messages.length > 1 ? ` (and ${messages.length - 1} more)` : ""
     return {
       file: position.file || file,
-      line: position.line,
+      ...(position.line === undefined ? {} : { line: position.line }),
       ...(position.column === undefined ? {} : { column: position.column }),
       message: `${(first as Error).message}${more}`
     }
