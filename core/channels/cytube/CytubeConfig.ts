@@ -1,6 +1,6 @@
 /** The `type: cytube` entry of a persona's `channels:` list. */
 import { Schema } from "effect"
-import { NonNegativeInt, optionalField, PositiveInt, withDefault } from "../../config/schemas.ts"
+import { Millis, NonNegativeInt, optionalField, PositiveInt, withDefault } from "../../config/schemas.ts"
 import { ReplyPolicyOverride } from "../../conversation/ReplyPolicyConfig.ts"
 
 export const CytubeConfig = Schema.Struct({
@@ -27,6 +27,18 @@ export const CytubeConfig = Schema.Struct({
   ),
   /** Recent chat lines from everyone kept as room context for the model. */
   contextLines: withDefault("context_lines", NonNegativeInt, () => 20),
+  /**
+   * Reconnecting after the connection is lost: the first delay, doubled per failed attempt up to `max_delay`. CyTube
+   * allows 5 connection attempts per IP, then one per 10 s; a refused attempt waits at least 10 s.
+   */
+  reconnect: withDefault(
+    "reconnect",
+    Schema.Struct({
+      minDelay: withDefault("min_delay", Millis, () => 2_000),
+      maxDelay: withDefault("max_delay", Millis, () => 60_000)
+    }),
+    () => ({ minDelay: 2_000, maxDelay: 60_000 })
+  ),
   /** Answer private messages. */
   pm: withDefault("pm", Schema.Boolean, () => true),
   reply: optionalField("reply", ReplyPolicyOverride)
