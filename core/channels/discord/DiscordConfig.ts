@@ -1,11 +1,16 @@
 /** The `type: discord` entry of a persona's `channels:` list. */
 import { Schema } from "effect"
-import { optionalField, withDefault } from "../../config/schemas.ts"
+import { Millis, optionalField, withDefault } from "../../config/schemas.ts"
 import { ReplyPolicyOverride } from "../../conversation/ReplyPolicyConfig.ts"
 
+/** A Discord id (snowflake). Unquoted in YAML it would become a number and lose its last digits, so only text is taken. */
+const Snowflake = Schema.String.annotations({
+  message: () => 'expected a Discord id in quotes, e.g. "123456789012345678" (unquoted, long numbers lose digits)'
+})
+
 const AllowDeny = Schema.Struct({
-  allow: withDefault("allow", Schema.Array(Schema.String), () => []),
-  deny: withDefault("deny", Schema.Array(Schema.String), () => [])
+  allow: withDefault("allow", Schema.Array(Snowflake), () => []),
+  deny: withDefault("deny", Schema.Array(Snowflake), () => [])
 })
 
 export const DiscordConfig = Schema.Struct({
@@ -14,9 +19,12 @@ export const DiscordConfig = Schema.Struct({
   token: Schema.String,
   /** REST API base (default Discord's); the gateway URL is discovered from it. */
   api: optionalField("api", Schema.String),
-  /** Guild (server) ids allowed / denied (empty allow: all). */
+  /** Guild (server) ids allowed / denied (empty allow: all). Direct messages are not in a guild and always pass. */
   guilds: withDefault("guilds", AllowDeny, () => ({ allow: [], deny: [] })),
-  /** Channel ids allowed / denied (empty allow: all). */
+  /**
+   * Channel ids allowed / denied (empty allow: all). An id matches the channel itself, a thread's parent channel, or
+   * the category the channel is in. Direct messages are governed by the persona's `reply.dms`, not by these lists.
+   */
   channels: withDefault("channels", AllowDeny, () => ({ allow: [], deny: [] })),
   /** Treat `@everyone` / `@here` as a mention of the persona. */
   everyone: withDefault("everyone", Schema.Boolean, () => false),
@@ -24,9 +32,15 @@ export const DiscordConfig = Schema.Struct({
   roleMentions: withDefault("role_mentions", Schema.Boolean, () => true),
   /** Slash commands /reset and /persona: registered per guild (`guild`, instant, for development), globally, or not. */
   commands: withDefault("commands", Schema.Literal("global", "guild", "off"), () => "global" as const),
-  /** Guild to register commands in when `commands: guild`. */
-  devGuild: optionalField("dev_guild", Schema.String),
+  /** Guild to register commands in when `commands: guild` (unset: every guild the bot is in). */
+  devGuild: optionalField("dev_guild", Snowflake),
+  /** Stream replies by editing the first message as the text grows. */
   stream: withDefault("stream", Schema.Boolean, () => true),
+  /**
+   * Minimum time between two edits of one streamed message. Edits are also paced per Discord channel (at most 5 per
+   * 5 s, shared by every reply in that channel), so parallel conversations in one channel never exceed it.
+   */
+  editInterval: withDefault("edit_interval", Millis, () => 1000),
   reply: optionalField("reply", ReplyPolicyOverride)
 })
 export type DiscordConfig = typeof DiscordConfig.Type
