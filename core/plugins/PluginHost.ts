@@ -21,7 +21,7 @@ import { Config } from "../config/Config.ts"
 import type { Env } from "../config/Yaml.ts"
 import type { EventBus } from "../events/EventBus.ts"
 import { makePersonaDirectory, Personas } from "../persona/Personas.ts"
-import { Tools } from "../tools/Tools.ts"
+import { Tools, type ToolsService } from "../tools/Tools.ts"
 import type { HostApi } from "./HostApi.ts"
 import { makePluginRegistry, type PluginStatus } from "./internal/PluginRegistry.ts"
 import { defaultResultLimit } from "./internal/protocol.ts"
@@ -132,10 +132,20 @@ const make = (options: PluginHostOptions) =>
       plugins: plugins.plugins,
       redactArguments: plugins.redactArguments
     }
-    return Context.make(PluginHost, host).pipe(
-      Context.add(Tools, plugins.tools),
-      Context.add(Personas, personas.service)
-    )
+    // A model may call a tool it was never offered: a persona loaded here only reaches the tools it lists (by tool or
+    // plugin name). Callers with personas unknown to this registry (tests, tools run by hand) are not restricted.
+    const tools: ToolsService = {
+      ...plugins.tools,
+      call: (name, argumentsJson, context) => {
+        const persona = personas.service.get(context.persona)
+        const plugin = plugins.pluginOf(name)
+        if (persona && !persona.tools.includes(name) && !(plugin !== undefined && persona.tools.includes(plugin))) {
+          return Effect.succeed({ ok: false, content: `tool ${name} is not enabled for ${persona.id}`, durationMs: 0 })
+        }
+        return plugins.tools.call(name, argumentsJson, context)
+      }
+    }
+    return Context.make(PluginHost, host).pipe(Context.add(Tools, tools), Context.add(Personas, personas.service))
   })
 
 export class PluginHost extends Context.Tag("troupe/PluginHost")<PluginHost, PluginHostService>() {

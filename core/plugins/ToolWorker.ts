@@ -254,7 +254,11 @@ export const spawnToolWorker = (
       if (current) watch(current)
 
       const worker: Effect.Effect<WorkerProcess, string> = Effect.suspend(() =>
-        current?.alive ? Effect.succeed(current) : replacing ? Deferred.await(replacing) : replace(lastFailure ?? "")
+        current?.alive
+          ? Effect.succeed(current)
+          : replacing
+            ? Deferred.await(replacing)
+            : replace(lastFailure ?? "its worker is gone")
       )
 
       /** After a timeout: a Worker that does not answer a ping is stuck, so it is replaced. */

@@ -2,7 +2,8 @@
  * Watch a folder (recursively) and report which of its top-level entries changed, debounced: editors write files in
  * bursts (temp file, rename, metadata), so changes are collected until the folder has been quiet for `debounceMs`
  * (but never held longer than `maxDelayMs`), then handed over as one batch. A change anywhere inside
- * `plugins/<name>/` (a file the plugin imports, too) reports `<name>`.
+ * `plugins/<name>/` (a file the plugin imports, too) reports `<name>`. Hidden entries (`.git`, editor files) are
+ * left out.
  */
 import { type FSWatcher, watch } from "node:fs"
 import { Chunk, Effect, Queue, type Scope } from "effect"
@@ -23,7 +24,7 @@ export const entryOf = (filename: string): string | undefined => {
   const parts = filename.split(/[\\/]/).filter((part) => part !== "")
   const top = parts[0]
   const last = parts.at(-1)
-  if (!top || !last || top.startsWith(".") || top.startsWith("_") || ignored(last)) return undefined
+  if (!top || !last || top.startsWith(".") || ignored(last)) return undefined
   return top
 }
 

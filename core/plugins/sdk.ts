@@ -22,10 +22,21 @@
  *
  * Import `Schema` from this module rather than from `effect`: the Worker already holds this copy, so the plugin starts
  * in a few milliseconds. (Importing `effect` directly works too; the Worker then loads a second copy, which is slower.)
+ *
+ * A plugin runs in its own Worker: a tool that hangs is terminated at its timeout, a crash takes only that Worker
+ * down. That is fault isolation, not a security sandbox: plugin code shares the process, its files and its
+ * environment, so install only plugins you trust.
  */
 import * as Schema from "effect/Schema"
 import type { EventOf, EventTag } from "../events/Events.ts"
 
+/**
+ * Effect's `Schema` module, for tool parameters and plugin config. Annotate fields with a `description`: the model
+ * reads it.
+ *
+ * @example
+ * parameters: Schema.Struct({ city: Schema.String.annotations({ description: "City name, e.g. Oslo" }) })
+ */
 export { Schema }
 
 const PluginTypeId: unique symbol = Symbol.for("troupe/Plugin") as never
@@ -39,7 +50,13 @@ const ToolTypeId: unique symbol = Symbol.for("troupe/Tool") as never
  */
 export type Timeout = number | `${number}${"ms" | "s" | "m"}` | `${number} ${"millis" | "seconds" | "minutes"}`
 
-/** What a tool may return: text, or any JSON-able value (sent to the model as JSON). */
+/**
+ * What a tool may return: text, or any JSON-able value (sent to the model as JSON). Results longer than 16 KiB are
+ * cut, with a note saying so.
+ *
+ * @example
+ * run: () => ({ temperature: 21, unit: "C" }) // the model reads {"temperature":21,"unit":"C"}
+ */
 export type ToolResult = string | number | boolean | null | undefined | ReadonlyArray<unknown> | object
 
 /**
@@ -54,7 +71,13 @@ export interface PluginLog {
   readonly error: (message: string, fields?: Record<string, unknown>) => void
 }
 
-/** A note as the host stores it. */
+/**
+ * A note as the host stores it.
+ *
+ * @example
+ * const note: Note | undefined = await ctx.notes.get("birthday")
+ * if (note) return `noted on ${new Date(note.updatedAt ?? 0).toDateString()}: ${note.text}`
+ */
 export interface Note {
   readonly key: string
   readonly text: string
@@ -81,7 +104,12 @@ export interface Notes {
   readonly delete: (key: string) => Promise<boolean>
 }
 
-/** When a scheduled prompt runs: at a time, after a delay, and optionally again at an interval. */
+/**
+ * When a scheduled prompt runs: at a time, after a delay, and optionally again at an interval.
+ *
+ * @example
+ * await ctx.scheduler.schedule({ prompt: "Post the daily puzzle", at: "2026-01-01T09:00:00Z", every: "24h" })
+ */
 export interface ScheduleRequest {
   /** The text the persona receives when the job fires, as if the user had written it. */
   readonly prompt: string
@@ -93,7 +121,13 @@ export interface ScheduleRequest {
   readonly every?: Timeout
 }
 
-/** A scheduled prompt, as the host reports it. */
+/**
+ * A scheduled prompt, as the host reports it.
+ *
+ * @example
+ * const jobs = await ctx.scheduler.list()
+ * return jobs.map((job) => `${job.id}: ${job.prompt} at ${new Date(job.nextAt).toISOString()}`).join("\n")
+ */
 export interface ScheduledJob {
   readonly id: string
   readonly prompt: string
@@ -143,7 +177,16 @@ export interface Http {
   readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>
 }
 
-/** What `setup` receives: the plugin's decoded config, a logger and HTTP. */
+/**
+ * What `setup` (and hooks) receive: the plugin's decoded config, a logger and HTTP. Notes, the scheduler and memory
+ * belong to a conversation, so they are only on a tool call's `ToolContext`.
+ *
+ * @example
+ * setup: async (ctx) => {
+ *   const response = await ctx.http.fetch(`${ctx.config.baseUrl}/health`)
+ *   if (!response.ok) throw new Error(`weather API is down (${response.status})`) // the plugin does not load
+ * }
+ */
 export interface SetupContext<Config = unknown> {
   /** `plugins.<name>` from config.yaml, decoded by the plugin's `config` schema. */
   readonly config: Config
@@ -172,7 +215,12 @@ export interface ToolContext<Config = unknown> extends SetupContext<Config> {
   readonly signal: AbortSignal
 }
 
-/** A tool as `defineTool` returns it. */
+/**
+ * A tool as `defineTool` returns it. List tools in `definePlugin({ tools: [...] })`.
+ *
+ * @example
+ * const tools: ReadonlyArray<ToolDefinition> = [add, subtract]
+ */
 export interface ToolDefinition<A = any, I = any, Config = any> {
   readonly [ToolTypeId]: typeof ToolTypeId
   /** What the model calls it: letters, digits, `_` and `-`, at most 64. Unique across loaded plugins. */
@@ -211,7 +259,16 @@ export const defineTool = <A, I, Config = any>(
   tool: Omit<ToolDefinition<A, I, Config>, typeof ToolTypeId>
 ): ToolDefinition<A, I, Config> => ({ ...tool, [ToolTypeId]: ToolTypeId })
 
-/** A cleanup function `setup` may return; it runs when the plugin is unloaded or replaced by a new version. */
+/**
+ * A cleanup function `setup` may return; it runs when the plugin is unloaded or replaced by a new version (bounded
+ * to one second; the Worker is terminated after it either way).
+ *
+ * @example
+ * setup: () => {
+ *   const timer = setInterval(refreshCache, 60_000)
+ *   return () => clearInterval(timer)
+ * }
+ */
 export type Cleanup = () => void | Promise<void>
 
 /**
@@ -225,7 +282,13 @@ export type Hooks<Config = unknown> = {
   readonly [K in EventTag]?: (event: EventOf<K>, ctx: SetupContext<Config>) => void | Promise<void>
 }
 
-/** A plugin as `definePlugin` returns it. */
+/**
+ * A plugin as `definePlugin` returns it: the default export of `plugins/<name>/plugin.ts`.
+ *
+ * @example
+ * const plugin: PluginDefinition<{ apiKey: string }> = definePlugin({ name: "weather", version: "1.0.0", tools })
+ * export default plugin
+ */
 export interface PluginDefinition<Config = any> {
   readonly [PluginTypeId]: typeof PluginTypeId
   /** Should match the folder name (`plugins/<name>/`); the folder name is what config.yaml and personas use. */
@@ -268,10 +331,21 @@ export const definePlugin = <Config = unknown>(
   plugin: Omit<PluginDefinition<Config>, typeof PluginTypeId>
 ): PluginDefinition<Config> => ({ ...plugin, [PluginTypeId]: PluginTypeId })
 
-/** Whether a value was made by `definePlugin` (from any copy of this module). */
+/**
+ * Whether a value was made by `definePlugin` (from any copy of this module). The host uses it to check a plugin's
+ * default export.
+ *
+ * @example
+ * if (!isPlugin(module.default)) throw new Error("plugin.ts must default-export definePlugin({...})")
+ */
 export const isPlugin = (value: unknown): value is PluginDefinition =>
   typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[PluginTypeId] === PluginTypeId
 
-/** Whether a value was made by `defineTool`. */
+/**
+ * Whether a value was made by `defineTool`.
+ *
+ * @example
+ * const tools = Object.values(await import("./tools.ts")).filter(isTool)
+ */
 export const isTool = (value: unknown): value is ToolDefinition =>
   typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[ToolTypeId] === ToolTypeId

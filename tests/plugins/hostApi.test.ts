@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test"
 import { Effect, Layer } from "effect"
 import { HostApi, HostError } from "../../core/plugins/HostApi.ts"
+import { httpFetchHandler } from "../../core/plugins/HostHttp.ts"
 import type { ToolCallContext } from "../../core/tools/Tools.ts"
 import { Tools } from "../../core/tools/Tools.ts"
 import { pluginSource } from "../fixtures/plugins.ts"
@@ -279,6 +280,75 @@ export default definePlugin({
             ])
           }),
           host.layer
+        )
+      )
+    } finally {
+      server.stop(true)
+    }
+  })
+
+  test("httpFetchHandler: allowed hosts only, redirects checked hop by hop, responses capped", async () => {
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: (request) => {
+        const path = new URL(request.url).pathname
+        if (path === "/hop") return Response.redirect(`http://127.0.0.1:${server.port}/text`, 302)
+        if (path === "/away") return Response.redirect("http://10.0.0.1/secret", 302)
+        if (path === "/huge") return new Response("y".repeat(5000))
+        return new Response("plain text")
+      }
+    })
+    const base = `http://127.0.0.1:${server.port}`
+    const hostApi = (options: Parameters<typeof httpFetchHandler>[0]) =>
+      Layer.effect(
+        HostApi,
+        Effect.tap(HostApi, (api) => api.register("http.fetch", httpFetchHandler(options)))
+      ).pipe(Layer.provide(HostApi.layer))
+    const plugin = pluginSource(`
+export default definePlugin({
+  name: "web",
+  version: "1.0.0",
+  tools: [defineTool({
+    name: "fetch_text",
+    description: "GET a URL",
+    parameters: Schema.Struct({ url: Schema.String }),
+    run: async ({ url }) => {
+      const response = await fetch(url)
+      return response.status + " " + (await response.text())
+    }
+  })]
+})`)
+    const options = folders({ "plugins/web/plugin.ts": plugin })
+    const get = (url: string) =>
+      Effect.flatMap(Tools, (tools) => tools.call("fetch_text", JSON.stringify({ url }), context()))
+    try {
+      await runLive(
+        withHost(
+          options,
+          Effect.gen(function* () {
+            expect(yield* get(`${base}/hop`)).toMatchObject({ ok: true, content: "200 plain text" })
+            expect(yield* get(`${base}/away`)).toMatchObject({
+              ok: false,
+              content: "127.0.0.1: redirect to 10.0.0.1 is not allowed"
+            })
+            expect(yield* get(`${base}/huge`)).toMatchObject({
+              ok: false,
+              content: "127.0.0.1: the response is larger than 1000 bytes"
+            })
+            expect(yield* get("file:///etc/passwd")).toMatchObject({ ok: false, content: "file: URLs are not allowed" })
+          }),
+          hostApi({ allowHosts: ["127.0.0.1"], maxResponseBytes: 1000 })
+        )
+      )
+      // By default loopback and private addresses are refused.
+      await runLive(
+        withHost(
+          options,
+          Effect.gen(function* () {
+            expect(yield* get(`${base}/text`)).toMatchObject({ ok: false, content: "127.0.0.1 is not an allowed host" })
+          }),
+          hostApi({})
         )
       )
     } finally {

@@ -120,12 +120,14 @@ describe("plugin reload", () => {
     const { tmp, options } = folders({
       "plugins/quotes/plugin.ts": pluginSource(`
 import { quote } from "./quote.ts"
+import { mark } from "../_shared/mark.ts"
 export default definePlugin({
   name: "quotes",
   version: "1.0.0",
-  tools: [defineTool({ name: "quote", description: "a quote", parameters: Schema.Struct({}), run: () => quote })]
+  tools: [defineTool({ name: "quote", description: "a quote", parameters: Schema.Struct({}), run: () => quote + mark })]
 })`),
-      "plugins/quotes/quote.ts": `export const quote = "first"\n`
+      "plugins/quotes/quote.ts": `export const quote = "first"\n`,
+      "plugins/_shared/mark.ts": `export const mark = "."\n`
     })
     await runLive(
       Effect.gen(function* () {
@@ -135,10 +137,13 @@ export default definePlugin({
           Effect.gen(function* () {
             const tools = yield* Tools
             const answer = (name: string) => tools.call(name, "{}", context())
-            expect(yield* answer("quote")).toMatchObject({ ok: true, content: "first" })
+            expect(yield* answer("quote")).toMatchObject({ ok: true, content: "first." })
 
             writeFileSync(tmp.path("plugins/quotes/quote.ts"), `export const quote = "second"\n`)
-            yield* eventually(answer("quote"), (outcome) => outcome.content === "second", 1000, "the changed import")
+            yield* eventually(answer("quote"), (outcome) => outcome.content === "second.", 1000, "the changed import")
+            // Shared code outside any plugin folder reloads the plugins.
+            writeFileSync(tmp.path("plugins/_shared/mark.ts"), `export const mark = "!"\n`)
+            yield* eventually(answer("quote"), (outcome) => outcome.content === "second!", 1000, "the shared import")
 
             tmp.write("plugins/greeter/plugin.ts", answering("greeter", "greet", "hello"))
             yield* waitForEffect(() => tools.names().includes("greet"), 1000, "the new plugin")
@@ -150,7 +155,12 @@ export default definePlugin({
           })
         )
         expect(events.of("PluginUnloaded")).toMatchObject([{ plugin: "greeter" }])
-        expect(events.of("PluginLoaded").map((event) => event.plugin)).toEqual(["quotes", "quotes", "greeter"])
+        expect(events.of("PluginLoaded").map((event) => event.plugin)).toEqual([
+          "quotes",
+          "quotes",
+          "quotes",
+          "greeter"
+        ])
       })
     )
     await expectNoWorkers()

@@ -1,11 +1,13 @@
 import { afterAll, describe, expect, test } from "bun:test"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
+import { EventBus } from "../../core/events/EventBus.ts"
+import { HostApi } from "../../core/plugins/HostApi.ts"
 import { PluginHost } from "../../core/plugins/PluginHost.ts"
 import { Tools } from "../../core/tools/Tools.ts"
 import { calculator, pluginSource } from "../fixtures/plugins.ts"
 import { runLive } from "../support/effect.ts"
 import { tempDir } from "../support/tmp.ts"
-import { context, expectNoWorkers, recordEvents, withHost } from "./support.ts"
+import { context, expectNoWorkers, recordEvents, waitFor, withHost } from "./support.ts"
 
 const dirs: Array<{ cleanup: () => void }> = []
 afterAll(() => {
@@ -181,6 +183,73 @@ export default definePlugin({
           expect(outcomes.every((outcome) => outcome.ok)).toBe(true)
           expect(Math.max(...outcomes.map((outcome) => Number(outcome.content)))).toBe(2)
         })
+      )
+    )
+  })
+
+  test("a persona only reaches the tools it lists, by tool or plugin name", async () => {
+    const options = folders({
+      "plugins/calculator/plugin.ts": calculator(),
+      "personalities/sage/persona.yaml": "model: { provider: echo }\ntools: [add]\n",
+      "personalities/owl/persona.yaml": "model: { provider: echo }\ntools: [calculator]\n"
+    })
+    await runLive(
+      withHost(
+        options,
+        Effect.gen(function* () {
+          const tools = yield* Tools
+          const args = '{"a": 4, "b": 2}'
+          expect(yield* tools.call("add", args, context({ persona: "sage" }))).toMatchObject({ ok: true, content: "6" })
+          expect(yield* tools.call("divide", args, context({ persona: "sage" }))).toMatchObject({
+            ok: false,
+            content: "tool divide is not enabled for sage"
+          })
+          expect(yield* tools.call("divide", args, context({ persona: "owl" }))).toMatchObject({ ok: true })
+        })
+      )
+    )
+  })
+
+  test("hooks receive the events they name", async () => {
+    const options = folders({
+      "plugins/listener/plugin.ts": pluginSource(`
+export default definePlugin({
+  name: "listener",
+  version: "1.0.0",
+  tools: [],
+  hooks: {
+    ReplyCompleted: (event, ctx) => ctx.log.info("reply from " + event.persona + ": " + event.text)
+  }
+})`)
+    })
+    const lines: Array<string> = []
+    const hostApi = Layer.effect(
+      HostApi,
+      Effect.tap(HostApi, (api) =>
+        api.register("log", (_ctx, { message }) => Effect.sync(() => void lines.push(message)))
+      )
+    ).pipe(Layer.provide(HostApi.layer))
+    await runLive(
+      withHost(
+        options,
+        Effect.gen(function* () {
+          const bus = yield* EventBus
+          const base = { at: 1, correlationId: "c", persona: "sage", conversationId: "x", turnId: "t" }
+          yield* bus.publish({ _tag: "Typing", ...base })
+          yield* bus.publish({
+            _tag: "ReplyCompleted",
+            ...base,
+            text: "Hello",
+            provider: "echo",
+            model: "echo",
+            usage: { input: 1, output: 1 },
+            finishReason: "stop",
+            durationMs: 3
+          })
+          yield* Effect.promise(() => waitFor(() => lines.length > 0, 2000, "the hook"))
+          expect(lines).toEqual(["reply from sage: Hello"])
+        }),
+        hostApi
       )
     )
   })

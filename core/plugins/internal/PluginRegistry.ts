@@ -53,6 +53,8 @@ export interface PluginRegistry {
   readonly reload: (entry: string) => Effect.Effect<void>
   readonly reloadAll: Effect.Effect<void>
   readonly tools: ToolsService
+  /** The plugin serving a tool. */
+  readonly pluginOf: (tool: string) => string | undefined
   readonly plugins: () => ReadonlyArray<PluginStatus>
   readonly redactArguments: (tool: string, argumentsJson: string) => string
   readonly setConfig: (config: Readonly<Record<string, unknown>>) => void
@@ -153,6 +155,8 @@ export const makePluginRegistry = (
     const reload = (entry: string): Effect.Effect<void> =>
       Effect.gen(function* () {
         const file = pluginFile(options.dir, entry)
+        // A folder without plugin.ts (e.g. `plugins/_shared/`) holds code plugins import: reload them all.
+        if (!file && !slots.has(entry) && existsSync(join(options.dir, entry))) return yield* reloadAll
         if (!file) return yield* unload(entry)
         const started = yield* Clock.currentTimeMillis
         const workerOptions: ToolWorkerOptions = { ...options.worker, plugin: entry, file, config: config[entry] }
@@ -194,7 +198,7 @@ export const makePluginRegistry = (
         Effect.catchAllDefect((defect) => Effect.logError(`plugin ${entry}: loading failed unexpectedly`, defect))
       )
 
-    const reloadAll = Effect.suspend(() => {
+    const reloadAll: Effect.Effect<void> = Effect.suspend(() => {
       const all = new Set([...entries(options.dir), ...slots.keys()])
       return Effect.forEach([...all].sort(), reload, { discard: true, concurrency: 4 })
     })
@@ -254,6 +258,7 @@ export const makePluginRegistry = (
       reload,
       reloadAll,
       tools: { specs, call, names: () => [...toolIndex.keys()] },
+      pluginOf: (tool) => toolIndex.get(tool)?.plugin,
       plugins: () =>
         [...slots.entries()].map(([name, slot]) => ({
           name,

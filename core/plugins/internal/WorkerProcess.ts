@@ -72,7 +72,13 @@ export class WorkerProcess {
   /** Start a Worker from `entry` and wait until its bootstrap says it is ready. */
   static start(entry: string, timeoutMs = 15_000): Effect.Effect<WorkerProcess, string> {
     return Effect.async<WorkerProcess, string>((resume) => {
-      const process = new WorkerProcess(new Worker(entry))
+      let worker: Worker
+      try {
+        worker = new Worker(entry)
+      } catch (error) {
+        return resume(Effect.fail(`the worker could not be created: ${(error as Error).message}`))
+      }
+      const process = new WorkerProcess(worker)
       const timer = setTimeout(
         () => process.onReady?.(false, `the worker did not start within ${timeoutMs} ms`),
         timeoutMs
