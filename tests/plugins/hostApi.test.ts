@@ -288,10 +288,10 @@ export default definePlugin({
   })
 
   test("httpFetchHandler: allowed hosts only, redirects checked hop by hop, responses capped", async () => {
-    const server = Bun.serve({
+    const server: Bun.Server<undefined> = Bun.serve({
       hostname: "127.0.0.1",
       port: 0,
-      fetch: (request) => {
+      fetch: (request): Response => {
         const path = new URL(request.url).pathname
         if (path === "/hop") return Response.redirect(`http://127.0.0.1:${server.port}/text`, 302)
         if (path === "/away") return Response.redirect("http://10.0.0.1/secret", 302)
