@@ -39,6 +39,15 @@ export const TelegramConfig = Schema.Struct({
   /** Minimum time between two edits of a streamed message, in private chats and in groups. */
   editInterval: withDefault("edit_interval", Millis, () => 1000),
   groupEditInterval: withDefault("group_edit_interval", Millis, () => 3000),
+  /** How often "typing…" is renewed while the model thinks (Telegram shows it for about 5 s). */
+  typingInterval: withDefault("typing_interval", Millis, () => 4500),
+  /**
+   * How long one Bot API call may take. A message send that takes longer has an unknown outcome: it is logged and
+   * never sent again (Telegram has no idempotency key).
+   */
+  requestTimeout: withDefault("request_timeout", Millis, () => 30_000),
+  /** How long one long poll (`getUpdates`) waits for news; rounded to whole seconds. */
+  pollTimeout: withDefault("poll_timeout", Millis, () => 25_000),
   /** How model markdown is sent: Telegram HTML, or plain text. */
   format: withDefault("format", Schema.Literal("html", "plain"), () => "html" as const),
   /** Register /start, /reset and /help with setMyCommands. */

@@ -57,6 +57,8 @@ export const makeStreamingReply = (
   let finished = false
   let typingFiber: Fiber.RuntimeFiber<void> | undefined
   let editFiber: Fiber.RuntimeFiber<void> | undefined
+  /** Streaming stopped after a failed send or edit; the final step still delivers the whole text. */
+  let streamBroken = false
   const minFirst = options.minFirstChunk ?? 20
 
   /** Send one chunk through the outbox: recorded and committed before the platform call. */
@@ -65,6 +67,17 @@ export const makeStreamingReply = (
       const key = chunkKey(target.turnId, chunk)
       const existing = yield* store.outboxGet(key)
       if (existing?.status === "sent" && existing.platformId) return existing.platformId
+      // A chunk whose send had an unknown outcome may be on the platform already: sending it again could post it
+      // twice. (`dropped` means it certainly is not, so it may go again.)
+      if (existing?.status === "unknown") {
+        return yield* Effect.fail(
+          new DeliveryError({
+            channel: options.channel,
+            reason: `chunk ${key} has an unknown outcome: not sent again`,
+            ambiguous: true
+          })
+        )
+      }
       yield* store.outboxPut({
         key,
         persona: options.persona,
@@ -114,18 +127,37 @@ export const makeStreamingReply = (
       const text = preview(latest, options.limit)
       const next = latest
       // A platform call in progress is never interrupted: its outcome decides what the final step does.
+      // What the call changed is recorded inside the same uninterruptible region: an interruption right after the call
+      // must not lose the id of a message that now exists.
       if (streamedId === undefined) {
         if (text.trim().length < minFirst) return
-        streamedId = yield* Effect.uninterruptible(sendChunk(text, 0))
+        yield* Effect.uninterruptible(
+          Effect.map(sendChunk(text, 0), (id) => {
+            streamedId = id
+            shown = next
+          })
+        )
         yield* stopTyping
       } else if (text !== preview(shown, options.limit)) {
-        yield* Effect.uninterruptible(ops.edit(streamedId, text))
+        const id = streamedId
+        yield* Effect.uninterruptible(
+          Effect.map(ops.edit(id, text), () => {
+            shown = next
+          })
+        )
       }
       shown = next
       lastEdit = yield* Clock.currentTimeMillis
     }
   }).pipe(
-    Effect.catchAll((error) => Effect.logWarning(`streaming ${options.channel}: ${error.reason}`)),
+    Effect.catchAll((error) =>
+      Effect.zipRight(
+        Effect.sync(() => {
+          streamBroken = true
+        }),
+        Effect.logWarning(`streaming ${options.channel}: ${error.reason}; no more previews for this reply`)
+      )
+    ),
     Effect.ensuring(
       Effect.sync(() => {
         editFiber = undefined
@@ -136,7 +168,7 @@ export const makeStreamingReply = (
   const onDelta = (text: string) =>
     Effect.suspend(() => {
       latest = text
-      if (!options.stream || finished || editFiber) return Effect.void
+      if (!options.stream || finished || editFiber || streamBroken) return Effect.void
       return Effect.map(Effect.forkIn(refresh, scope), (fiber) => {
         editFiber = fiber
       })
@@ -150,16 +182,30 @@ export const makeStreamingReply = (
       const pending = editFiber
       if (pending) yield* Fiber.interrupt(pending)
       yield* stopTyping
-      const chunks = splitMessage(text, options.limit)
-      if (chunks.length === 0) return
-      for (const [index, chunk] of chunks.entries()) {
-        if (index === 0 && streamedId !== undefined) {
-          if (chunk !== preview(shown, options.limit)) yield* ops.edit(streamedId, chunk)
-          yield* store.outboxMark(chunkKey(target.turnId, 0), "sent", streamedId)
-        } else {
-          yield* sendChunk(chunk, index)
+      if (streamedId === undefined) {
+        // The first message may already exist (sent by an earlier delivery of this turn): edit it, never post it again.
+        const first = yield* store.outboxGet(chunkKey(target.turnId, 0))
+        if (first?.status === "sent" && first.platformId) {
+          streamedId = first.platformId
+          shown = first.text
         }
       }
+      const chunks = splitMessage(text, options.limit)
+      if (chunks.length === 0) return
+      // A chunk that fails does not hold back the ones after it; the first failure is reported at the end.
+      let failure: DeliveryError | undefined
+      for (const [index, chunk] of chunks.entries()) {
+        const delivered =
+          index === 0 && streamedId !== undefined
+            ? Effect.zipRight(
+                chunk !== preview(shown, options.limit) ? ops.edit(streamedId, chunk) : Effect.void,
+                store.outboxMark(chunkKey(target.turnId, 0), "sent", streamedId)
+              )
+            : sendChunk(chunk, index)
+        const outcome = yield* Effect.either(delivered)
+        if (outcome._tag === "Left") failure ??= outcome.left
+      }
+      if (failure) return yield* Effect.fail(failure)
     })
 
   return {

@@ -1,0 +1,127 @@
+/**
+ * The three platform calls a streamed reply needs (send, edit, typing) for one reply target. Markdown chunks are
+ * rendered to Telegram HTML here (or stripped to plain text); a chunk Telegram cannot parse is sent again as plain
+ * text. In groups the first message replies to the user's message; in forum topics every message stays in the topic.
+ */
+import { Effect } from "effect"
+import { DeliveryError, type ReplyTarget } from "../Channel.ts"
+import { stripMarkdown } from "../text/markdown.ts"
+import type { PlatformOps } from "../text/StreamingReply.ts"
+import { markdownToTelegramHtml } from "./html.ts"
+import { platformMessageId } from "./inbound.ts"
+import type { TelegramApi, TelegramCallError } from "./TelegramApi.ts"
+
+export interface OutboundOptions {
+  readonly channel: string
+  /** `html`: render markdown as Telegram HTML; `plain`: strip it. */
+  readonly format: "html" | "plain"
+  readonly timeoutMs: number
+}
+
+interface Body {
+  readonly text: string
+  readonly html: boolean
+}
+
+/** What to send for a markdown chunk. */
+const bodyOf = (markdown: string, format: "html" | "plain"): Body => {
+  if (format === "plain") return { text: plainOf(markdown), html: false }
+  const html = markdownToTelegramHtml(markdown)
+  // Markup around nothing (an empty code block, say) would be an empty message, which Telegram refuses.
+  if (html.replace(/<[^>]*>/g, "").trim() === "") return { text: markdown, html: false }
+  return { text: html, html: true }
+}
+
+const plainOf = (markdown: string) => {
+  const plain = stripMarkdown(markdown)
+  return plain.trim() === "" ? markdown : plain
+}
+
+const deliveryError = (channel: string, error: TelegramCallError) =>
+  new DeliveryError({ channel, reason: error.message, ambiguous: error.kind === "unknown" })
+
+export const telegramOps = (api: TelegramApi, target: ReplyTarget, options: OutboundOptions): PlatformOps => {
+  const chatId = Number(target.chat.id)
+  const thread = target.thread === undefined ? undefined : Number(target.thread)
+  const replyTo = target.chat.kind === "dm" ? undefined : platformMessageId(target.replyTo)
+  const where = thread === undefined ? {} : { message_thread_id: thread }
+  const send = { idempotent: false, timeoutMs: options.timeoutMs } as const
+  const edit = { idempotent: true, timeoutMs: options.timeoutMs } as const
+
+  const sendBody = (body: Body, chunk: number) =>
+    api.call(
+      "sendMessage",
+      (raw, signal) =>
+        raw.sendMessage(
+          chatId,
+          body.text,
+          {
+            ...where,
+            ...(body.html ? { parse_mode: "HTML" as const } : {}),
+            ...(chunk === 0 && replyTo !== undefined
+              ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } }
+              : {})
+          },
+          signal
+        ),
+      send
+    )
+
+  const editBody = (messageId: number, body: Body) =>
+    api.call(
+      "editMessageText",
+      (raw, signal) =>
+        raw.editMessageText(chatId, messageId, body.text, body.html ? { parse_mode: "HTML" } : {}, signal),
+      edit
+    )
+
+  return {
+    send: (markdown, chunk) => {
+      const body = bodyOf(markdown, options.format)
+      return sendBody(body, chunk).pipe(
+        // A parse error means nothing was sent: the same chunk goes again as plain text.
+        Effect.catchIf(
+          (error) => error.kind === "parse",
+          (error) =>
+            Effect.zipRight(
+              Effect.logWarning(`telegram: HTML refused (${error.reason}), sending as plain text`),
+              sendBody({ text: plainOf(markdown), html: false }, chunk)
+            )
+        ),
+        Effect.map((message) => String(message.message_id)),
+        Effect.mapError((error) => deliveryError(options.channel, error))
+      )
+    },
+    edit: (messageId, markdown) => {
+      const id = Number(messageId)
+      const body = bodyOf(markdown, options.format)
+      return editBody(id, body).pipe(
+        Effect.catchIf(
+          (error) => error.kind === "parse",
+          (error) =>
+            Effect.zipRight(
+              Effect.logWarning(`telegram: HTML refused (${error.reason}), editing as plain text`),
+              editBody(id, { text: plainOf(markdown), html: false })
+            )
+        ),
+        Effect.asVoid,
+        Effect.catchIf(
+          (error) => error.kind === "not_modified",
+          () => Effect.void
+        ),
+        Effect.mapError((error) => deliveryError(options.channel, error))
+      )
+    },
+    typing: () =>
+      api
+        .call("sendChatAction", (raw, signal) => raw.sendChatAction(chatId, "typing", where, signal), {
+          idempotent: true,
+          timeoutMs: options.timeoutMs,
+          attempts: 1
+        })
+        .pipe(
+          Effect.asVoid,
+          Effect.catchAll((error) => Effect.logDebug(`telegram: typing: ${error.reason}`))
+        )
+  }
+}
