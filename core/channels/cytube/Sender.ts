@@ -184,7 +184,7 @@ export class Sender {
       Effect.gen(this, function* () {
         const entries = yield* store.outboxPending(this.options.channel)
         for (const entry of entries) {
-          if (entry.createdAt >= this.startedAt && !this.ambiguous.has(entry.key)) continue
+          if (entry.createdAt > this.startedAt && !this.ambiguous.has(entry.key)) continue
           this.ambiguous.delete(entry.key)
           yield* this.settleEntry(store, entry, info, staleAfter)
         }
