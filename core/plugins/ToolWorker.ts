@@ -9,7 +9,7 @@
  * Stopping the actor (a reload swapped in a new version, or the plugin was removed) drains it: queued and running
  * calls finish on this version, then the plugin's cleanup runs and the Worker is terminated.
  */
-import { Clock, Deferred, Effect, Runtime, Schema, type Scope } from "effect"
+import { Clock, Deferred, Effect, FiberId, Runtime, Schema } from "effect"
 import type { ActorRef, ActorUnavailable, Supervisor } from "../actor/Actor.ts"
 import { ask } from "../actor/Actor.ts"
 import { EventBus } from "../events/EventBus.ts"
@@ -112,20 +112,25 @@ const hostHandler = (plugin: string): Effect.Effect<HostRequestHandler, never, H
 export const loadPluginWorker = (
   pool: WorkerPool,
   options: ToolWorkerOptions
-): Effect.Effect<LoadedPlugin, PluginLoadError, HostApi> =>
-  Effect.gen(function* () {
-    const failed = (message: string, where: { file?: string; line?: number; column?: number } = {}) =>
-      new PluginLoadError({ plugin: options.plugin, file: where.file ?? options.file, message, ...lineOf(where) })
-    const process = yield* Effect.mapError(pool.take, (reason) => failed(`the plugin worker did not start: ${reason}`))
-    process.resultLimit = options.resultLimit
-    process.host = yield* hostHandler(options.plugin)
-    const result = yield* process.load(options.file, options.plugin, options.config)
-    if ("error" in result) {
-      process.terminate()
-      return yield* Effect.fail(failed(result.error.message, result.error))
-    }
-    return { process, info: result.info }
-  })
+): Effect.Effect<LoadedPlugin, PluginLoadError, HostApi> => {
+  const failed = (message: string, where: { file?: string; line?: number; column?: number } = {}) =>
+    new PluginLoadError({ plugin: options.plugin, file: where.file ?? options.file, message, ...lineOf(where) })
+  const load = (process: WorkerProcess) =>
+    Effect.gen(function* () {
+      process.resultLimit = options.resultLimit
+      process.host = yield* hostHandler(options.plugin)
+      const result = yield* process.load(options.file, options.plugin, options.config)
+      if ("error" in result) return yield* Effect.fail(failed(result.error.message, result.error))
+      return { process, info: result.info }
+    })
+  // Whatever happens after the Worker is taken (a load error, an interruption), it is terminated unless it serves.
+  return Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(
+      restore(Effect.mapError(pool.take, (reason) => failed(`the plugin worker did not start: ${reason}`))),
+      (process) => restore(load(process)).pipe(Effect.onError(() => Effect.sync(() => process.terminate())))
+    )
+  )
+}
 
 const lineOf = (where: { line?: number | undefined; column?: number | undefined }) => ({
   ...(where.line === undefined ? {} : { sourceLine: where.line }),
@@ -198,7 +203,7 @@ export const spawnToolWorker = (
           if (replacing) return Deferred.await(replacing)
           current?.terminate()
           current = undefined
-          const deferred = Deferred.unsafeMake<WorkerProcess, string>(undefined as never)
+          const deferred = Deferred.unsafeMake<WorkerProcess, string>(FiberId.none)
           replacing = deferred
           const boot = loadPluginWorker(pool, options).pipe(
             Effect.provide(context),
@@ -317,7 +322,7 @@ export const spawnToolWorker = (
             )
           )
         )
-    }) satisfies Effect.Effect<unknown, unknown, Scope.Scope>
+    })
 
     const ref = yield* Effect.orDie(
       supervisor.spawn<ToolCall, never>(

@@ -152,48 +152,52 @@ export const makePluginRegistry = (
         yield* Effect.logInfo(`plugin ${entry} unloaded`)
       })
 
+    // Only loading the new version can be interrupted; once it is loaded, the swap runs to its end (so a host that
+    // shuts down in the middle of a reload stops the new version with the rest instead of leaking its Worker).
     const reload = (entry: string): Effect.Effect<void> =>
-      Effect.gen(function* () {
-        const file = pluginFile(options.dir, entry)
-        // A folder without plugin.ts (e.g. `plugins/_shared/`) holds code plugins import: reload them all.
-        if (!file && !slots.has(entry) && existsSync(join(options.dir, entry))) return yield* reloadAll
-        if (!file) return yield* unload(entry)
-        const started = yield* Clock.currentTimeMillis
-        const workerOptions: ToolWorkerOptions = { ...options.worker, plugin: entry, file, config: config[entry] }
-        const loaded = yield* Effect.either(loadPluginWorker(pool, workerOptions))
-        if (Either.isLeft(loaded)) return yield* failed(entry, loaded.left)
-        const { info, process } = loaded.right
-        const clash = info.tools.find((tool) => {
-          const owner = toolIndex.get(tool.name)?.plugin
-          return owner !== undefined && owner !== entry
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function* () {
+          const file = pluginFile(options.dir, entry)
+          // A folder without plugin.ts (e.g. `plugins/_shared/`) holds code plugins import: reload them all.
+          if (!file && !slots.has(entry) && existsSync(join(options.dir, entry))) return yield* reloadAll
+          if (!file) return yield* unload(entry)
+          const started = yield* Clock.currentTimeMillis
+          const workerOptions: ToolWorkerOptions = { ...options.worker, plugin: entry, file, config: config[entry] }
+          const loaded = yield* Effect.either(restore(loadPluginWorker(pool, workerOptions)))
+          if (Either.isLeft(loaded)) return yield* failed(entry, loaded.left)
+          const { info, process } = loaded.right
+          const clash = info.tools.find((tool) => {
+            const owner = toolIndex.get(tool.name)?.plugin
+            return owner !== undefined && owner !== entry
+          })
+          if (clash) {
+            process.terminate()
+            const owner = toolIndex.get(clash.name)!.plugin
+            const message = `tool ${clash.name} is already provided by plugin ${owner}`
+            return yield* failed(entry, new PluginLoadError({ plugin: entry, file, message }))
+          }
+          if (info.name !== entry)
+            yield* Effect.logWarning(`plugin ${entry}: definePlugin names it "${info.name}"; the folder name is used`)
+          const id = `${entry}@${++generation}`
+          const version = yield* spawnToolWorker(supervisor, id, loaded.right, pool, workerOptions)
+          const old = slots.get(entry)
+          slots.set(entry, { id, file, version })
+          reindex()
+          if (old) yield* drain(old)
+          const now = yield* Clock.currentTimeMillis
+          const tools = info.tools.map((tool) => tool.name)
+          yield* bus.publish({
+            _tag: "PluginLoaded",
+            at: now,
+            plugin: entry,
+            version: info.version,
+            tools,
+            file: show(file),
+            durationMs: now - started
+          })
+          yield* Effect.logInfo(`plugin ${entry} ${info.version} ${old ? "reloaded" : "loaded"}: ${tools.join(", ")}`)
         })
-        if (clash) {
-          process.terminate()
-          const owner = toolIndex.get(clash.name)!.plugin
-          const message = `tool ${clash.name} is already provided by plugin ${owner}`
-          return yield* failed(entry, new PluginLoadError({ plugin: entry, file, message }))
-        }
-        if (info.name !== entry)
-          yield* Effect.logWarning(`plugin ${entry}: definePlugin names it "${info.name}"; the folder name is used`)
-        const id = `${entry}@${++generation}`
-        const version = yield* spawnToolWorker(supervisor, id, loaded.right, pool, workerOptions)
-        const old = slots.get(entry)
-        slots.set(entry, { id, file, version })
-        reindex()
-        if (old) yield* drain(old)
-        const now = yield* Clock.currentTimeMillis
-        const tools = info.tools.map((tool) => tool.name)
-        yield* bus.publish({
-          _tag: "PluginLoaded",
-          at: now,
-          plugin: entry,
-          version: info.version,
-          tools,
-          file: show(file),
-          durationMs: now - started
-        })
-        yield* Effect.logInfo(`plugin ${entry} ${info.version} ${old ? "reloaded" : "loaded"}: ${tools.join(", ")}`)
-      }).pipe(
+      ).pipe(
         Effect.provide(services),
         Effect.catchAllDefect((defect) => Effect.logError(`plugin ${entry}: loading failed unexpectedly`, defect))
       )
