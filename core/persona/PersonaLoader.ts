@@ -157,8 +157,8 @@ export const personaEntries = (dir: string): ReadonlyArray<string> => {
 }
 
 /**
- * Load one entry of `personalities/`. `undefined` when the entry is gone (or is not a folder or `.json` file), so the
- * caller unloads the persona it held.
+ * Load one entry of `personalities/`. `undefined` when the entry is gone, empty, or not a folder or `.json` file, so
+ * the caller unloads the persona it held.
  */
 export const loadPersonaEntry = (
   dir: string,
@@ -169,7 +169,8 @@ export const loadPersonaEntry = (
   const path = join(dir, entry)
   const stat = statSync(path, { throwIfNoEntry: false })
   if (!stat) return undefined
-  if (stat.isDirectory()) return loadPersonaFolder(path, options)
+  // An empty folder is one being created: not a persona yet, and not an error either.
+  if (stat.isDirectory()) return readdirSync(path).length === 0 ? undefined : loadPersonaFolder(path, options)
   if (stat.isFile() && entry.toLowerCase().endsWith(".json")) return loadCharacterFile(path, options)
   return undefined
 }
