@@ -132,11 +132,15 @@ export const makeDiscordChannel =
           : {})
       })
       // Runs last (finalizers run in reverse): every fiber below is stopped before the connection closes for good.
+      // Listeners go first, so closing the session is not reported as a disconnect of a channel that no longer exists.
       yield* Effect.addFinalizer(() =>
-        Effect.tryPromise(() => client.destroy()).pipe(
-          Effect.catchAll((error) => Effect.logWarning(`discord: destroy failed: ${describe(error)}`)),
-          Effect.ensuring(Effect.sync(() => client.removeAllListeners()))
-        )
+        Effect.suspend(() => {
+          client.removeAllListeners()
+          client.rest.removeAllListeners()
+          // An "error" event without a listener would throw.
+          client.on(Events.Error, () => {})
+          return Effect.tryPromise(() => client.destroy())
+        }).pipe(Effect.catchAll((error) => Effect.logWarning(`discord: destroy failed: ${describe(error)}`)))
       )
 
       const pacer = makeEditPacer(options.editBudget?.count ?? 5, options.editBudget?.windowMs ?? 5000)
@@ -145,9 +149,8 @@ export const makeDiscordChannel =
       const inbox = yield* Queue.unbounded<MessageReceived>()
       const ready = yield* Deferred.make<void>()
       let connected = false
-      let botId = ""
 
-      const context = (): InboundContext => ({
+      const context = (botId: string): InboundContext => ({
         channel: host.id,
         persona: host.persona().id,
         botId,
@@ -190,11 +193,13 @@ export const makeDiscordChannel =
       )
 
       // --- inbound ----------------------------------------------------------------------------------------------
+      // Messages count from READY on (the bot user is known), also while discord.js still waits for guilds.
       client.on(Events.MessageCreate, (message: Message) => {
-        if (!connected) return
+        const me = client.user
+        if (me === null) return
         const place = placeOf(message.channel, message.channelId, message.guildId)
         if (!allowedIn(config, place)) return
-        const received = fromMessage(message, context())
+        const received = fromMessage(message, context(me.id))
         if (received) inbox.unsafeOffer(received)
       })
 
@@ -220,7 +225,7 @@ export const makeDiscordChannel =
             return
           }
           if (!conversationCommands.has(name)) return
-          const received = fromCommand(interaction, context(), place)
+          const received = fromCommand(interaction, context(interaction.client.user.id), place)
           // Acknowledge within Discord's 3 s; the conversation's answer replaces the placeholder.
           yield* Effect.tryPromise(() => interaction.deferReply())
           sweepInteractions(Date.now())
@@ -233,7 +238,7 @@ export const makeDiscordChannel =
         )
 
       client.on(Events.InteractionCreate, (interaction: Interaction) => {
-        if (!connected || !interaction.isChatInputCommand()) return
+        if (!interaction.isChatInputCommand()) return
         run(onCommand(interaction))
       })
 
@@ -271,7 +276,7 @@ export const makeDiscordChannel =
       if (!client.isReady() || user === null) {
         return yield* new ChannelFailed({ channel: host.id, reason: "ready without a bot user" })
       }
-      botId = user.id
+      const botId = user.id
       host.accounts.add("discord", botId)
       yield* Effect.addFinalizer(() => Effect.sync(() => host.accounts.remove("discord", botId)))
       setState("ready")

@@ -180,6 +180,31 @@ describe("Discord channel: faults", () => {
     )
   })
 
+  test("removing the channel from the persona closes the connection and reports nothing afterwards", async () => {
+    const world = makeWorld(dc)
+    await runDiscord(
+      [counting()],
+      Effect.gen(function* () {
+        const bus = yield* EventBus
+        const statuses: Array<string> = []
+        const stop = bus.listen(["ChannelStatus"], (event) => {
+          statuses.push(event.status)
+        })
+        yield* Effect.addFinalizer(() => Effect.sync(stop))
+        const { runtime } = yield* startDiscordPersona(
+          { model: { provider: "instant" }, channels: [discordSection(dc, world)] },
+          world
+        )
+        expect(dc.connections(world.token)).toBe(1)
+        const seen = statuses.length
+        yield* runtime.update({ ...runtime.current(), channels: [] })
+        expect(runtime.channels.size).toBe(0)
+        yield* until(dc, () => dc.connections(world.token) === 0)
+        expect(statuses.slice(seen)).toEqual([])
+      })
+    )
+  })
+
   test("a rejected token leaves the channel down with a reason (and the actor retries with backoff)", async () => {
     const botId = snowflake()
     const token = `${Buffer.from(botId).toString("base64")}.unknown.token`

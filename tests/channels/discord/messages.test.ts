@@ -37,8 +37,8 @@ const countingReply = (request: ChatRequest) => {
 describe("Discord channel: messages", () => {
   test("a DM is answered by streaming: one message, several edits, final text equal to the model's answer", async () => {
     const world = makeWorld(dc)
-    const answer = Array.from({ length: 24 }, (_, i) => `word${i}`).join(" ")
-    llm.script({ text: answer, chunkDelayMs: 25 })
+    const answer = Array.from({ length: 16 }, (_, i) => `word${i}`).join(" ")
+    llm.script({ text: answer, chunkDelayMs: 20 })
     await runDiscord(
       [openaiAt(llm)],
       Effect.gen(function* () {
@@ -63,8 +63,8 @@ describe("Discord channel: messages", () => {
 
   test("a mention in a guild channel is answered as a reply with streaming edits; other talk is not", async () => {
     const world = makeWorld(dc)
-    const answer = Array.from({ length: 20 }, (_, i) => `palabra${i}`).join(" ")
-    llm.script({ text: answer, chunkDelayMs: 25 })
+    const answer = Array.from({ length: 14 }, (_, i) => `palabra${i}`).join(" ")
+    llm.script({ text: answer, chunkDelayMs: 20 })
     await runDiscord(
       [openaiAt(llm)],
       Effect.gen(function* () {
