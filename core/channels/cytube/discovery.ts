@@ -17,6 +17,9 @@ interface ServerEntry {
   readonly ipv6: boolean
 }
 
+/** A 4xx other than 429: the server does not know the room (CyTube answers 404 for an invalid name). */
+const refused = (status: number) => status >= 400 && status < 500 && status !== 429
+
 /** `cytu.be` → `https://cytu.be`; a trailing slash is dropped. */
 export const baseUrlOf = (server: string): string => {
   const trimmed = server.trim().replace(/\/+$/, "")
@@ -61,14 +64,14 @@ export const discover = (server: string, room: string, timeoutMs = 10_000): Effe
       catch: () =>
         new DiscoveryError({
           reason: `GET ${address}: ${response.status}, not JSON`,
-          permanent: response.status >= 400 && response.status < 500
+          permanent: refused(response.status)
         })
     })
     if (!response.ok) {
       const error = typeof body === "object" && body !== null ? (body as { error?: unknown }).error : undefined
       return yield* new DiscoveryError({
         reason: `GET ${address}: ${response.status}${typeof error === "string" ? ` (${error})` : ""}`,
-        permanent: response.status >= 400 && response.status < 500 && response.status !== 429
+        permanent: refused(response.status)
       })
     }
     const servers = parseServers(body)

@@ -113,6 +113,21 @@ describe("cytube channel: joining and logging in", () => {
       }).pipe(Effect.provide(personaLayer()))
     ))
 
+  test("an invalid room name is a configuration error, not a retry loop", () =>
+    runLive(
+      Effect.gen(function* () {
+        const cy = yield* fakeCytube()
+        const events = yield* recordEvents(["ChannelStatus"])
+        const persona = { channels: [cytubeSection(cy, { room: "movie night" })] }
+        const runtime = yield* runPersona(persona, { id: "rothrock" })
+        yield* channelIn(runtime, channelIdFor(persona), "failed")
+        expect(statuses(events).at(-1)).toBe(
+          'failed: "movie night" is not a CyTube room name (1-30 of a-z, A-Z, 0-9, - and _)'
+        )
+        expect(cy.received).toEqual([])
+      }).pipe(Effect.provide(personaLayer()))
+    ))
+
   test("an unreachable server fails the first connect, so the channel actor retries it", () =>
     runLive(
       Effect.gen(function* () {

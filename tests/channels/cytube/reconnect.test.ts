@@ -75,6 +75,26 @@ describe("cytube channel: disconnects and kicks", () => {
       }).pipe(Effect.provide(personaLayer()))
     ))
 
+  test("a connection refused by the server's per-IP limit waits for the bucket to refill instead of hammering it", () =>
+    runLive(
+      Effect.gen(function* () {
+        // One connection, then one per 10 s: the reconnect after the disconnect is refused.
+        const cy = yield* fakeCytube({ connectionRateLimit: { burst: 1, perSecond: 0.1 } })
+        cy.addRoom("lobby")
+        const events = yield* recordEvents(["ChannelStatus"])
+        const persona = { channels: [cytubeSection(cy)] }
+        const runtime = yield* runPersona(persona, { id: "rothrock" })
+        yield* channelIn(runtime, channelIdFor(persona))
+        cy.disconnectAll("lobby", "server")
+        const refused = (s: string) => s.startsWith("down: cannot connect") && s.endsWith("Rate limit exceeded")
+        yield* eventually(() => statuses(events).some(refused))
+        // With a 20 ms backoff a naive loop would try ~20 more times here.
+        yield* Effect.sleep("500 millis")
+        expect(statuses(events).filter(refused)).toHaveLength(1)
+        expect(connectsOf(cy)).toBe(1)
+      }).pipe(Effect.provide(personaLayer()))
+    ))
+
   test("another client logging in with the same account makes the bot step back, not fight", () =>
     runLive(
       Effect.gen(function* () {
