@@ -89,6 +89,13 @@ export const telegramOps = (api: TelegramApi, target: ReplyTarget, options: Outb
             )
         ),
         Effect.map((message) => String(message.message_id)),
+        Effect.tapError((error) =>
+          error.kind === "unknown"
+            ? Effect.logWarning(
+                `telegram: sendMessage to chat ${chatId} has an unknown outcome (${error.reason}); it may or may not have arrived, and it is not sent again (Telegram has no idempotency key)`
+              )
+            : Effect.void
+        ),
         Effect.mapError((error) => deliveryError(options.channel, error))
       )
     },

@@ -67,7 +67,7 @@ export const pollUpdates = (options: PollingOptions): Effect.Effect<void> =>
             : error.reason
         if (failures === 1 || failures % 10 === 0) yield* Effect.logWarning(`telegram getUpdates failed: ${why}`)
         if (failures >= 2) options.onDown(why)
-        yield* Effect.sleep(Duration.millis(Math.min(30_000, 500 * 2 ** Math.min(failures - 1, 6))))
+        yield* Effect.sleep(Duration.millis(Math.min(30_000, 250 * 2 ** Math.min(failures - 1, 7))))
         continue
       }
       if (failures > 0) {

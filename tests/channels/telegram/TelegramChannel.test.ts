@@ -43,7 +43,7 @@ describe("direct messages", () => {
         yield* runPersona({ ...viaOpenAi, channels: [section(fake, { edit_interval: "150ms" })] })
         fake.userSends(TOKEN, { from: ann, text: "how does streaming work?" })
         const chat = fake.chat(TOKEN, ann.id)
-        const message = yield* waitFor(fake, () => chat.last?.text === answer && chat.last)
+        const message = yield* waitFor(fake, () => (chat.last?.text === answer ? chat.last : undefined))
         expect(chat.messages).toHaveLength(1)
         expect(message.editCount).toBeGreaterThanOrEqual(2)
         const versions = message.history.map((version) => version.text)
@@ -61,20 +61,18 @@ describe("direct messages", () => {
   test("typing is shown, and renewed, while the model is slow to start", () =>
     live(
       Effect.gen(function* () {
-        llm.script({ text: "Sorry for the wait, here is the answer.", delayMs: 700 })
-        yield* runPersona({ ...viaOpenAi, channels: [section(fake, { typing_interval: "150ms" })] })
+        const answer = "Sorry for the wait, here is the answer."
+        llm.script({ text: answer, delayMs: 500 })
+        yield* runPersona({ ...viaOpenAi, channels: [section(fake, { typing_interval: "100ms" })] })
         fake.userSends(TOKEN, { from: ann, text: "are you there?" })
         const chat = fake.chat(TOKEN, ann.id)
-        const message = yield* waitFor(
-          fake,
-          () => chat.last?.text === "Sorry for the wait, here is the answer." && chat.last
-        )
+        const message = yield* waitFor(fake, () => (chat.last?.text === answer ? chat.last : undefined))
         const before = chat.actions.filter((action) => action.at <= message.sentAt)
         expect(before.every((action) => action.action === "typing")).toBe(true)
         expect(before.length).toBeGreaterThanOrEqual(3)
         // Typing stops once the answer is there: nothing more over three typing intervals (an absence needs a wait).
         const count = chat.actions.length
-        yield* Effect.sleep("450 millis")
+        yield* Effect.sleep("300 millis")
         expect(chat.actions.length).toBe(count)
       }),
       [openai()]

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, type Scope } from "effect"
 import { DeliveryError, type ReplyTarget } from "../../../core/channels/Channel.ts"
 import { makeStreamingReply, outboxKey, type PlatformOps } from "../../../core/channels/text/StreamingReply.ts"
 import { Store } from "../../../core/store/Store.ts"
@@ -26,20 +26,25 @@ const completed = (text: string) => ({
   durationMs: 1
 })
 
-const fakePlatform = (options: { failSend?: DeliveryError } = {}) => {
+const fakePlatform = (
+  options: { failSend?: DeliveryError; failChunk?: number; sendDelay?: Effect.Effect<void> } = {}
+) => {
   const log: Array<string> = []
   const messages = new Map<string, string>()
   let next = 0
   const ops: PlatformOps = {
     send: (text, chunk) =>
-      options.failSend
+      options.failSend && (options.failChunk === undefined || options.failChunk === chunk)
         ? Effect.fail(options.failSend)
-        : Effect.sync(() => {
-            const id = `m${++next}`
-            messages.set(id, text)
-            log.push(`send#${chunk} ${id}`)
-            return id
-          }),
+        : Effect.zipRight(
+            options.sendDelay ?? Effect.void,
+            Effect.sync(() => {
+              const id = `m${++next}`
+              messages.set(id, text)
+              log.push(`send#${chunk} ${id}`)
+              return id
+            })
+          ),
     edit: (id, text) =>
       Effect.sync(() => {
         messages.set(id, text)
@@ -52,7 +57,7 @@ const fakePlatform = (options: { failSend?: DeliveryError } = {}) => {
 
 const options = { channel: "test:1", persona: "sage", limit: 100, stream: true, editInterval: 50, typingInterval: 1000 }
 
-const run = <A, E>(effect: Effect.Effect<A, E, Store>) =>
+const run = <A, E>(effect: Effect.Effect<A, E, Store | Scope.Scope>) =>
   runLive(Effect.provide(effect, Layer.orDie(Store.layerMemory)))
 
 describe("streaming reply", () => {
@@ -131,6 +136,61 @@ describe("streaming reply", () => {
         const result = yield* Effect.either(sink.emit(completed("hello")))
         expect(result._tag).toBe("Left")
         expect((yield* store.outboxGet(outboxKey("turn1", 0)))?.status).toBe("unknown")
+      })
+    ))
+
+  test("a first message whose send was in flight when the answer completed is edited, not posted again", () =>
+    run(
+      Effect.gen(function* () {
+        const store = yield* Store
+        const platform = fakePlatform({ sendDelay: Effect.sleep("40 millis") })
+        const sink = makeStreamingReply(target, platform.ops, options, store, yield* Effect.scope)
+        yield* sink.emit(delta("The beginning of a streamed answer"))
+        yield* Effect.sleep("10 millis")
+        // The send is talking to the platform now; the answer completes before it returns.
+        yield* sink.emit(completed("The beginning of a streamed answer, and its end."))
+        expect(platform.log).toEqual(["send#0 m1", "edit m1"])
+        expect([...platform.messages.values()]).toEqual(["The beginning of a streamed answer, and its end."])
+      })
+    ))
+
+  test("a chunk with an unknown outcome is never sent again; the chunks after it still go", () =>
+    run(
+      Effect.gen(function* () {
+        const store = yield* Store
+        const failSend = new DeliveryError({ channel: "test:1", reason: "timeout", ambiguous: true })
+        const platform = fakePlatform({ failSend, failChunk: 0 })
+        const final = Array.from({ length: 6 }, (_, i) => `Paragraph ${i} has some words in it.`).join("\n\n")
+        const noStream = { ...options, stream: false }
+        const sink = makeStreamingReply(target, platform.ops, noStream, store, yield* Effect.scope)
+        const result = yield* Effect.either(sink.emit(completed(final)))
+        expect(result._tag).toBe("Left")
+        const sent = platform.log.length
+        expect(sent).toBeGreaterThan(0)
+        expect(platform.log.every((line) => !line.startsWith("send#0"))).toBe(true)
+        // Delivered again (a retry of the same turn): the unknown chunk stays unsent, the rest is not repeated.
+        const healthy = fakePlatform()
+        const again = makeStreamingReply(target, healthy.ops, noStream, store, yield* Effect.scope)
+        const second = yield* Effect.either(again.emit(completed(final)))
+        expect(second._tag).toBe("Left")
+        expect(healthy.log).toEqual([])
+        expect((yield* store.outboxGet(outboxKey("turn1", 0)))?.status).toBe("unknown")
+      })
+    ))
+
+  test("a turn delivered again edits the message it had already streamed", () =>
+    run(
+      Effect.gen(function* () {
+        const store = yield* Store
+        const platform = fakePlatform()
+        const first = makeStreamingReply(target, platform.ops, options, store, yield* Effect.scope)
+        yield* first.emit(delta("A streamed preview of the answer"))
+        yield* Effect.sleep("20 millis")
+        // The first delivery stops here (a crash); the turn is delivered again with its final text.
+        const again = makeStreamingReply(target, platform.ops, options, store, yield* Effect.scope)
+        yield* again.emit(completed("A streamed preview of the answer, finished."))
+        expect(platform.log).toEqual(["send#0 m1", "edit m1"])
+        expect([...platform.messages.values()]).toEqual(["A streamed preview of the answer, finished."])
       })
     ))
 })
