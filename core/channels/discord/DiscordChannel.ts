@@ -15,7 +15,6 @@
  *     dev_guild: "123456789012345678"
  */
 import {
-  type ChatInputCommandInteraction,
   Client,
   type ClientOptions,
   Events,
@@ -33,14 +32,13 @@ import {
   ChannelFailed,
   type ChannelInstance,
   type ChannelState,
-  type OutboundEvent,
   type ReplyTarget
 } from "../Channel.ts"
 import { makeStreamingReply, type StreamingOptions } from "../text/StreamingReply.ts"
-import { adapterCommands, conversationCommands, interactionOps, personaCard, registerCommands } from "./commands.ts"
+import { registerCommands } from "./commands.ts"
 import type { DiscordConfig } from "./DiscordConfig.ts"
 import { allowedIn, discordMessageIdOf, fromCommand, fromMessage, type InboundContext, placeOf } from "./inbound.ts"
-import { discordText } from "./messages.ts"
+import { makeCommandHandler } from "./interactions.ts"
 import { channelOps, makeEditPacer } from "./outbound.ts"
 import { makeInteractionTurns, recoverOutbox } from "./recovery.ts"
 
@@ -85,14 +83,6 @@ const closeReasons: Readonly<Record<number, string>> = {
 const describe = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause))
 
 const noPingsOption = { parse: [], repliedUser: false }
-
-interface PendingInteraction {
-  readonly interaction: ChatInputCommandInteraction
-  readonly at: number
-}
-
-/** Pending interactions are forgotten after Discord's 15 minutes (the token stops working). */
-const INTERACTION_TTL_MS = 15 * 60_000
 
 export const makeDiscordChannel =
   (options: DiscordChannelOptions = {}): ChannelFactory<DiscordConfig> =>
@@ -144,10 +134,8 @@ export const makeDiscordChannel =
       )
 
       const pacer = makeEditPacer(options.editBudget?.count ?? 5, options.editBudget?.windowMs ?? 5000)
-      const interactionTurns = makeInteractionTurns(store, host.id)
-      const pending = new Map<string, PendingInteraction>()
       const inbox = yield* Queue.unbounded<MessageReceived>()
-      const ready = yield* Deferred.make<void>()
+      const ready = yield* Deferred.make<void, ChannelFailed>()
       let connected = false
 
       const context = (botId: string): InboundContext => ({
@@ -176,6 +164,8 @@ export const makeDiscordChannel =
       })
       client.on(Events.ShardDisconnect, (event) => {
         const reason = closeReasons[event.code] ?? `gateway closed with code ${event.code}`
+        // Before the first ready this fails the connect at once (the actor retries with backoff, then gives up).
+        if (!connected) Deferred.unsafeDone(ready, Effect.fail(new ChannelFailed({ channel: host.id, reason })))
         setState("failed", reason)
         run(Effect.logError(`discord: disconnected for good: ${reason}`))
       })
@@ -203,54 +193,19 @@ export const makeDiscordChannel =
         if (received) inbox.unsafeOffer(received)
       })
 
-      const sweepInteractions = (now: number) => {
-        for (const [id, entry] of pending) if (now - entry.at > INTERACTION_TTL_MS) pending.delete(id)
-      }
-
-      const onCommand = (interaction: ChatInputCommandInteraction) =>
-        Effect.gen(function* () {
-          const name = interaction.commandName
-          const persona = host.persona()
-          const place = placeOf(interaction.channel, interaction.channelId, interaction.guildId)
-          const respond = (content: string, ephemeral: boolean) =>
-            Effect.tryPromise(() =>
-              interaction.reply({ content, allowedMentions: noPingsOption, ...(ephemeral ? { flags: 64 } : {}) })
-            )
-          if (!allowedIn(config, place)) {
-            yield* respond(discordText(persona, "not_here", interaction.locale), true)
-            return
-          }
-          if (adapterCommands.has(name)) {
-            yield* respond(personaCard(persona, interaction.locale), false)
-            return
-          }
-          if (!conversationCommands.has(name)) return
-          const received = fromCommand(interaction, context(interaction.client.user.id), place)
-          // Acknowledge within Discord's 3 s; the conversation's answer replaces the placeholder.
-          yield* Effect.tryPromise(() => interaction.deferReply())
-          sweepInteractions(Date.now())
-          pending.set(received.messageId, { interaction, at: Date.now() })
-          yield* Queue.offer(inbox, received)
-        }).pipe(
-          Effect.catchAll((error) =>
-            Effect.logWarning(`discord: /${interaction.commandName} failed: ${describe(error.error)}`)
-          )
-        )
-
+      const commands = makeCommandHandler({
+        config,
+        host,
+        store,
+        scope,
+        run,
+        inbound: (interaction, place) => fromCommand(interaction, context(interaction.client.user.id), place),
+        hand: (received) => Queue.offer(inbox, received)
+      })
       client.on(Events.InteractionCreate, (interaction: Interaction) => {
-        if (!interaction.isChatInputCommand()) return
-        run(onCommand(interaction))
+        if (interaction.isChatInputCommand()) run(commands.onCommand(interaction))
       })
-
-      // A command the router decided not to answer (an ignored user, say) must not leave "thinking…" forever.
-      const stopListening = host.bus.listen(["PolicyDecision"], (decision) => {
-        if (decision.decision === "answer") return
-        const entry = pending.get(decision.messageId)
-        if (!entry) return
-        pending.delete(decision.messageId)
-        run(Effect.ignore(Effect.tryPromise(() => entry.interaction.deleteReply())))
-      })
-      yield* Effect.addFinalizer(() => Effect.sync(stopListening))
+      yield* Effect.addFinalizer(() => Effect.sync(commands.close))
 
       // One consumer hands messages to the router in gateway order; one message's defect never stops the next.
       const handOver = (message: MessageReceived) =>
@@ -294,7 +249,7 @@ export const makeDiscordChannel =
           rest: client.rest,
           channel: host.id,
           windowMs: options.resendWindowMs ?? 2 * 60_000,
-          interactions: interactionTurns
+          interactions: makeInteractionTurns(store, host.id)
         }).pipe(
           Effect.tap((resent) =>
             resent > 0 ? Effect.logInfo(`discord: resent ${resent} chunks after a restart`) : Effect.void
@@ -315,29 +270,9 @@ export const makeDiscordChannel =
       const openReply = (target: ReplyTarget) => {
         const discordChannelId = target.thread ?? target.chat.id
         const base = { rest: client.rest, channel: host.id, discordChannelId, turnId: target.turnId, pacer }
-        const entry = target.replyTo === undefined ? undefined : pending.get(target.replyTo)
-        if (entry && target.replyTo !== undefined) {
-          const key = target.replyTo
-          const sink = makeStreamingReply(target, interactionOps(entry.interaction, base), streaming(), store, scope)
-          let recorded = false
-          // Remembered (committed with the first chunk) so a restart never resends this answer as a channel message.
-          const record = Effect.suspend(() => {
-            if (recorded) return Effect.void
-            recorded = true
-            return interactionTurns.add(target.turnId)
-          })
-          return {
-            emit: (event: OutboundEvent) => {
-              const emitted = Effect.zipRight(record, sink.emit(event))
-              return event._tag === "ReplyCompleted" || event._tag === "ReplyFailed"
-                ? Effect.ensuring(
-                    emitted,
-                    Effect.sync(() => pending.delete(key))
-                  )
-                : emitted
-            }
-          }
-        }
+        // The answer to a slash command goes to its interaction.
+        const toInteraction = commands.openReply(target, base, streaming())
+        if (toInteraction) return toInteraction
         // In guilds the first chunk replies to the message it answers (without pinging its author).
         const replyTo = target.chat.kind === "dm" ? undefined : discordMessageIdOf(target.replyTo)
         return makeStreamingReply(target, channelOps({ ...base, replyTo }), streaming(), store, scope)

@@ -228,6 +228,29 @@ describe("Discord channel: faults", () => {
     )
   })
 
+  test("a bot without the Message Content intent fails to connect with a reason that says what to enable", async () => {
+    const botId = snowflake()
+    const token = `${Buffer.from(botId).toString("base64")}.no.intents`
+    dc.addBot({ token, id: botId, username: "shy", privilegedIntents: 0 })
+    await runDiscord(
+      [counting()],
+      Effect.gen(function* () {
+        const bus = yield* EventBus
+        const reasons: Array<string> = []
+        const stop = bus.listen(["ChannelStatus"], (event) => {
+          if (event.reason) reasons.push(event.reason)
+        })
+        yield* Effect.addFinalizer(() => Effect.sync(stop))
+        yield* runPersona(
+          { model: { provider: "instant" }, channels: [{ type: "discord", token, api: dc.api, commands: "off" }] },
+          { id: "amigo", loadFactory: () => Effect.succeed(makeDiscordChannel(testChannelOptions) as never) }
+        )
+        const reason = yield* eventually(() => reasons.find((r) => r.includes("Message Content")))
+        expect(reason).toContain("intents not allowed")
+      })
+    )
+  })
+
   test("a 429 on create message is waited out: exactly one message lands and the rate limit is logged", async () => {
     const world = makeWorld(dc)
     await runDiscord(
