@@ -197,6 +197,31 @@ describe("cytube channel: chat", () => {
     )
   })
 
+  test("joins, AFK and leaves are published and kept in the room context", () =>
+    runLive(
+      Effect.gen(function* () {
+        const cy = yield* fakeCytube()
+        cy.addRoom("lobby", { users: [{ name: "alice" }] })
+        const presence = yield* recordEvents(["PresenceChanged"])
+        const persona = { channels: [cytubeSection(cy)] }
+        const runtime = yield* runPersona(persona, { id: "rothrock" })
+        const channel = yield* channelIn(runtime, channelIdFor(persona))
+        const room = cy.room("lobby")
+        room.join("carol")
+        room.setAfk("alice", true)
+        room.leave("carol")
+        room.setAfk("alice", false)
+        room.setAfk("alice", true)
+        const changes = () =>
+          presence.flatMap((e) =>
+            e._tag === "PresenceChanged" && e.user !== "rothrock" ? [`${e.change} ${e.user}`] : []
+          )
+        yield* eventually(() => changes().length === 5)
+        expect(changes()).toEqual(["join carol", "afk alice", "leave carol", "back alice", "afk alice"])
+        expect(channel.context({} as never)?.users).toEqual([{ name: "alice", afk: true }, { name: "rothrock" }])
+      }).pipe(Effect.provide(personaLayer()))
+    ))
+
   test("a PM is its own conversation and is answered by PM", () =>
     runLive(
       Effect.gen(function* () {
