@@ -24,7 +24,8 @@ import { newTurnId } from "./ids.ts"
 import { addressKey, type ConversationAddress } from "./Scheduler.ts"
 
 export type ConversationMessage =
-  | { readonly _tag: "Inbound"; readonly message: MessageReceived }
+  /** A message to answer; `turnId` resumes a turn a crash interrupted (its chunks already out are edited, not resent). */
+  | { readonly _tag: "Inbound"; readonly message: MessageReceived; readonly turnId?: string }
   /** A bot-side text without the model (e.g. "slow down"). */
   | { readonly _tag: "Notice"; readonly message: MessageReceived; readonly key: BotMessageKey }
   /** A scheduled prompt fired: a turn without a user message, answered where the conversation lives. */
@@ -45,6 +46,8 @@ export interface ConversationEnv {
   /** The persona as it is now (hot-reloaded). */
   readonly persona: () => PersonaDefinition
   readonly channel: (id: string) => ChannelInstance | undefined
+  /** Wait (a bounded time) for a configured channel that is still connecting. */
+  readonly awaitChannel?: (id: string) => Effect.Effect<ChannelInstance | undefined>
   /** Replies are logged instead of sent. */
   readonly dryRun: boolean
 }
@@ -113,11 +116,14 @@ export const conversationBehavior = (
       return store.setCursor(addressKey(id), next)
     }
 
-    const sinkFor = (target: ReplyTarget & { readonly channel: string }) => {
-      if (env.dryRun) return loggingSink(target, "dry run")
-      const channel = env.channel(target.channel)
-      return channel ? channel.openReply(target) : loggingSink(target, `channel ${target.channel} is not running`)
-    }
+    const sinkFor = (target: ReplyTarget & { readonly channel: string }): Effect.Effect<ReplySink> =>
+      Effect.gen(function* () {
+        if (env.dryRun) return loggingSink(target, "dry run")
+        // Right after a restart a recovered turn may be ready before its channel has reconnected: wait for it.
+        const channel =
+          env.channel(target.channel) ?? (env.awaitChannel ? yield* env.awaitChannel(target.channel) : undefined)
+        return channel ? channel.openReply(target) : loggingSink(target, `channel ${target.channel} is not running`)
+      })
 
     /** Publish an event of the turn and hand it to the channel. */
     const deliver = (sink: ReplySink, event: OutboundEvent) =>
@@ -153,7 +159,7 @@ export const conversationBehavior = (
     ) =>
       Effect.gen(function* () {
         const started = Date.now()
-        const sink = sinkFor(target)
+        const sink = yield* sinkFor(target)
         const base = { at: started, correlationId: target.correlationId, persona: persona.id, conversationId: id }
         const labels = { persona: persona.id, channel: target.channel }
         yield* deliver(sink, { _tag: "Typing", ...base })
@@ -181,6 +187,8 @@ export const conversationBehavior = (
             event._tag === "ReplyDelta" || event._tag === "Typing" ? deliver(sink, event) : bus.publish(event)
         }
         yield* remember(messages.map(userMessageOf))
+        // Record which turn answers these messages before anything is sent, so a restart can finish this very turn.
+        for (const message of messages) yield* store.markInbound(message.messageId, "received", target.turnId)
         if (messages.length > 0) yield* rememberAddress(target)
         const outcome = yield* Effect.either(runTurn(input))
         if (outcome._tag === "Right") {
@@ -224,8 +232,8 @@ export const conversationBehavior = (
             ? Effect.failCause(cause)
             : Effect.logError("turn crashed", cause).pipe(
                 Effect.zipRight(
-                  sinkFor(target)
-                    .emit({
+                  Effect.flatMap(sinkFor(target), (sink) =>
+                    sink.emit({
                       _tag: "ReplyFailed",
                       at: Date.now(),
                       correlationId: target.correlationId,
@@ -235,7 +243,7 @@ export const conversationBehavior = (
                       error: "internal error",
                       userText: botMessage(persona, "error", messages.at(-1)?.author.language)
                     })
-                    .pipe(Effect.ignore)
+                  ).pipe(Effect.ignore)
                 )
               )
         )
@@ -261,20 +269,22 @@ export const conversationBehavior = (
       })
 
     const sendText = (persona: PersonaDefinition, target: ReplyTarget & { readonly channel: string }, text: string) =>
-      deliver(sinkFor(target), {
-        _tag: "ReplyCompleted",
-        at: Date.now(),
-        correlationId: target.correlationId,
-        persona: persona.id,
-        conversationId: id,
-        turnId: target.turnId,
-        text,
-        provider: "troupe",
-        model: "none",
-        usage: { input: 0, output: 0 },
-        finishReason: "stop",
-        durationMs: 0
-      })
+      Effect.flatMap(sinkFor(target), (sink) =>
+        deliver(sink, {
+          _tag: "ReplyCompleted",
+          at: Date.now(),
+          correlationId: target.correlationId,
+          persona: persona.id,
+          conversationId: id,
+          turnId: target.turnId,
+          text,
+          provider: "troupe",
+          model: "none",
+          usage: { input: 0, output: 0 },
+          finishReason: "stop",
+          durationMs: 0
+        })
+      )
 
     const knownCommands = new Set(["reset", "start", "help"])
 
@@ -297,7 +307,7 @@ export const conversationBehavior = (
             }
           }
           const last = batch.at(-1)!
-          return turn(persona, targetOf(id, last, newTurnId()), batch)
+          return turn(persona, targetOf(id, last, message.turnId ?? newTurnId()), batch)
         }
         case "Notice": {
           const target = targetOf(id, message.message, newTurnId())

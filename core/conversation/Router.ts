@@ -26,6 +26,8 @@ export type RouterServices = Store | EventBus | Metrics | LlmProviders | Tools
 export interface RouterEnv {
   readonly persona: () => PersonaDefinition
   readonly channel: (id: string) => ChannelInstance | undefined
+  /** Wait (a bounded time) for a configured channel that is still connecting. */
+  readonly awaitChannel?: (id: string) => Effect.Effect<ChannelInstance | undefined>
   readonly dryRun: boolean
   /** Source of the trigger and chime-in dice (seed it in tests). */
   readonly random?: () => number
@@ -34,6 +36,11 @@ export interface RouterEnv {
 export interface Router {
   /** Decide and route one inbound message. */
   readonly receive: (message: MessageReceived) => Effect.Effect<void>
+  /**
+   * Answer a message recorded before a restart but never answered (the policy already said yes), continuing the turn
+   * that had started on it, if any.
+   */
+  readonly resume: (message: MessageReceived, conversationId: string, turnId?: string) => Effect.Effect<void>
   /** Run a scheduled prompt as a turn of its conversation; resolves when the turn is over. */
   readonly scheduled: (
     jobId: string,
@@ -100,7 +107,13 @@ export const makeRouter = (
               mailboxCapacity: 256,
               labels: { persona: env.persona().id }
             },
-            conversationBehavior({ conversationId, persona: env.persona, channel: env.channel, dryRun: env.dryRun })
+            conversationBehavior({
+              conversationId,
+              persona: env.persona,
+              channel: env.channel,
+              ...(env.awaitChannel ? { awaitChannel: env.awaitChannel } : {}),
+              dryRun: env.dryRun
+            })
           )
           .pipe(
             Effect.tap((ref) => Effect.sync(() => conversations.set(conversationId, { ref, lastActive: now }))),
@@ -203,8 +216,25 @@ export const makeRouter = (
         return yield* Deferred.await(done)
       }).pipe(Effect.provide(context))
 
+    const resume = (message: MessageReceived, conversationId: string, turnId?: string) =>
+      Effect.gen(function* () {
+        yield* Effect.logInfo(`answering a message left unanswered by the last run`).pipe(
+          Effect.annotateLogs({
+            cid: message.correlationId,
+            conversation: conversationId,
+            ...(turnId ? { turn: turnId } : {})
+          })
+        )
+        yield* send(
+          conversationId,
+          turnId ? { _tag: "Inbound", message, turnId } : { _tag: "Inbound", message },
+          Date.now()
+        )
+      }).pipe(Effect.provide(context))
+
     return {
       receive,
+      resume,
       scheduled: (jobId, prompt, target) =>
         request<boolean>(target.conversationId, (done) => ({ _tag: "Scheduled", jobId, prompt, target, done })),
       reset: (conversationId) => request<number>(conversationId, (done) => ({ _tag: "Reset", done })),

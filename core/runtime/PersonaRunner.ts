@@ -101,9 +101,20 @@ export const startPersona = (
     const routerGroup = yield* Effect.orDie(group.group("router", "router", { persona: id }))
     const channels = new Map<string, ChannelInstance>()
     const sections = new Map<string, ChannelConfig>()
+    // A channel of `channels:` that has not connected yet is worth waiting for (up to 30 s); any other is not there.
+    const awaitChannel = (channelId: string) =>
+      Effect.gen(function* () {
+        for (let waited = 0; waited < 30_000 && sections.has(channelId); waited += 100) {
+          const instance = channels.get(channelId)
+          if (instance) return instance
+          yield* Effect.sleep("100 millis")
+        }
+        return channels.get(channelId)
+      })
     const router = yield* makeRouter(routerGroup, {
       persona: () => current,
       channel: (channelId) => channels.get(channelId),
+      awaitChannel,
       dryRun: options.dryRun,
       ...(options.random ? { random: options.random } : {})
     })

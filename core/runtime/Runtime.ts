@@ -36,6 +36,7 @@ import { Store } from "../store/Store.ts"
 import { makeBotAccounts } from "./BotAccounts.ts"
 import { registerHostServices } from "./hostServices.ts"
 import { type PersonaRuntime, startPersona } from "./PersonaRunner.ts"
+import { recoverUnanswered } from "./Recovery.ts"
 
 export interface RuntimeOptions {
   /** Log replies instead of sending them to any platform (overrides `runtime.dry_run`). */
@@ -196,6 +197,8 @@ export const startRuntime = (options: RuntimeOptions = {}) =>
           const extra = yield* attach(runtime).pipe(Scope.extend(scope))
           for (const channel of extra) yield* runtime.attach(channel).pipe(Scope.extend(scope))
         }
+        // Answer what the last run left unanswered (in the background: channels may still be connecting).
+        yield* Effect.forkIn(recoverUnanswered(runtime), scope)
         yield* Effect.logInfo(`persona ${persona.id} is up`).pipe(
           Effect.annotateLogs({ persona: persona.id, channels: String(persona.channels.length) })
         )

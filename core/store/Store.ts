@@ -138,6 +138,8 @@ export interface UnansweredInbound {
   readonly conversationId: string
   readonly at: number
   readonly payload: string
+  /** The turn that started answering it before the runtime stopped, if one did. */
+  readonly turnId?: string
 }
 
 /** One chunk of a reply, recorded before it is sent. */
@@ -227,8 +229,8 @@ export interface StoreService {
 
   /** `"seen"` if that message id was recorded before (buffered writes included), else records it (buffered). */
   recordInbound(entry: InboundEntry): Effect.Effect<"new" | "seen">
-  /** Buffered. */
-  markInbound(messageId: string, status: Exclude<InboundStatus, "received">, turnId?: string): Effect.Effect<void>
+  /** Buffered. `received` with a turn id records the turn that is answering it (so a restart can finish that turn). */
+  markInbound(messageId: string, status: InboundStatus, turnId?: string): Effect.Effect<void>
   /** Messages of a persona still `received` (never answered, skipped or failed) with `at >= since`, oldest first. */
   unansweredInbound(persona: string, since: number): Effect.Effect<ReadonlyArray<UnansweredInbound>>
   /** Record a chunk as `pending`; a key already present is left as it is. Buffered. */

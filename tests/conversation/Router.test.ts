@@ -53,7 +53,7 @@ describe("router and conversations", () => {
       Effect.gen(function* () {
         const { router, channel } = yield* harness()
         yield* router.receive(inbound({ text: "hello there" }))
-        const reply = yield* eventually(() => channel.replies[0]?.text && channel.replies[0])
+        const reply = yield* eventually(() => (channel.replies[0]?.text ? channel.replies[0] : undefined))
         expect(reply.text).toBe("ok: hello there")
         const tags = reply.events.map((e) => e._tag)
         expect(tags[0]).toBe("Typing")

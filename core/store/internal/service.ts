@@ -190,7 +190,11 @@ export const makeStore = (options: OpenOptions): Effect.Effect<StoreService, Sto
       markInbound: (messageId, status, turnId) =>
         Effect.sync(() => writer.write(writes.markInbound, [status, turnId ?? null, messageId])),
       unansweredInbound: (persona, since) =>
-        read(() => reads.unansweredInbound.all(persona, since) as Array<UnansweredInbound>),
+        read(() =>
+          (reads.unansweredInbound.all(persona, since) as Array<UnansweredInbound & { turnId: string | null }>).map(
+            ({ turnId, ...entry }) => (turnId === null ? entry : { ...entry, turnId })
+          )
+        ),
       outboxPut: (entry) =>
         now((at) =>
           writer.write(writes.outboxPut, [

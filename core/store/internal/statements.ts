@@ -67,7 +67,8 @@ const reads = {
   dueJobs: `SELECT ${jobColumns} FROM jobs WHERE status = 'active' AND next_at <= ? ORDER BY next_at, id`,
   deleteJob: "DELETE FROM jobs WHERE id = ?",
   inboundExists: "SELECT 1 FROM inbound WHERE message_id = ?",
-  unansweredInbound: `SELECT message_id AS messageId, conversation_id AS conversationId, at, payload FROM inbound
+  unansweredInbound: `SELECT message_id AS messageId, conversation_id AS conversationId, at, payload, turn_id AS turnId
+    FROM inbound
     WHERE persona = ? AND status = 'received' AND at >= ? ORDER BY at, message_id`,
   outboxGet: `SELECT ${outboxColumns} FROM outbox WHERE key = ?`,
   outboxPending: `SELECT ${outboxColumns} FROM outbox WHERE channel = ? AND status IN ('pending', 'unknown')
