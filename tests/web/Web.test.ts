@@ -353,7 +353,8 @@ describe("web playground without a provider", () => {
       const welcome = await socket.next(tagged("Welcome"))
       expect(welcome.notice?.title).toBe("No LLM provider is configured")
       expect(welcome.notice?.config).toBe("providers:\n  openai:\n    api_key: ${OPENAI_API_KEY}")
-      expect(welcome.notice?.shell).toContain("export OPENAI_API_KEY=")
+      expect(welcome.notice?.shell).toContain("export OPENAI_API_KEY")
+      expect(JSON.stringify(welcome.notice)).not.toContain("[redacted]")
       expect(welcome.notice?.ollama).toContain("ollama")
       expect(welcome.personas).toEqual([
         expect.objectContaining({

@@ -25,8 +25,11 @@ let socket: WebSocket | undefined
 let retryMs = 500
 let selected: string | undefined
 
+/** Send if connected; `false` when the message could not be sent. */
 const send = (message: ClientMessage) => {
-  if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(encodeClient(message)))
+  if (socket?.readyState !== WebSocket.OPEN) return false
+  socket.send(JSON.stringify(encodeClient(message)))
+  return true
 }
 
 const select = (persona: string) => {
@@ -35,7 +38,12 @@ const select = (persona: string) => {
   send({ _tag: "Select", persona })
 }
 
-const chat = makeChat({ select, say: (text) => send({ _tag: "Say", text }) })
+const chat = makeChat({
+  select,
+  say: (text) => {
+    if (!send({ _tag: "Say", text })) chat.notice("Not connected: your message was not sent.", "error")
+  }
+})
 const dashboard = makeDashboard({ subscribe: (filter) => send({ _tag: "Subscribe", stream: "events", filter }) })
 
 const showNotice = (notice: Notice | undefined) => {
@@ -91,7 +99,7 @@ const onMessage = (data: unknown) => {
     case "Dashboard":
       return dashboard.panels(message)
     case "Error":
-      return console.warn(`troupe: the server refused ${message.request ?? "a message"}: ${message.message}`)
+      return chat.notice(`The server refused ${message.request ?? "a message"}: ${message.message}`, "error")
     default:
       return chat.event(message)
   }

@@ -172,6 +172,8 @@ export const makeChat = (options: ChatOptions) => {
   const mine = (event: { readonly conversationId: string }) => event.conversationId === current?.conversationId
 
   return {
+    /** A line from the page itself (not connected, a refused message). */
+    notice: (text: string, kind: "note" | "error" = "note") => note(text, kind),
     personas: (list: ReadonlyArray<PersonaInfo>) => {
       personas = list
       renderPicker()
