@@ -175,6 +175,7 @@ export const makeTelegramApi = (options: TelegramApiOptions): TelegramApi => {
     Effect.gen(function* () {
       const attempts = policy.attempts ?? (policy.idempotent ? 4 : 2)
       let failures = 0
+      let floods = 0
       let pause = backoff
       while (true) {
         const result = yield* Effect.either(attempt(method, run, policy))
@@ -182,7 +183,8 @@ export const makeTelegramApi = (options: TelegramApiOptions): TelegramApi => {
         const outcome = result.left
         if (outcome.error.kind === "unauthorized") yield* options.onUnauthorized(method)
         if (outcome.retry === "after") {
-          if (outcome.ms > maxRetryAfter) return yield* Effect.fail(outcome.error)
+          floods++
+          if (outcome.ms > maxRetryAfter || floods > maxFloodWaits) return yield* Effect.fail(outcome.error)
           yield* Effect.logDebug(`telegram ${method}: flood control, retrying in ${outcome.ms} ms`)
           yield* Effect.sleep(Duration.millis(outcome.ms))
           continue
@@ -217,3 +219,6 @@ export const makeTelegramApi = (options: TelegramApiOptions): TelegramApi => {
 }
 
 const timeoutMarker = Symbol("timeout")
+
+/** 429s waited out for one call before giving up (flood control that never lifts is an outage). */
+const maxFloodWaits = 10

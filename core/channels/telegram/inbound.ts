@@ -94,15 +94,17 @@ export const chatOf = (message: Message): Chat | undefined => {
   }
 }
 
-/** Telegram's stand-in sender for anonymous group admins. */
-const anonymousAdmin = "GroupAnonymousBot"
-
+/**
+ * Who wrote the message. A message sent on behalf of a chat (an anonymous group admin, a channel post forwarded into
+ * its discussion group, a user posting as a channel) has `sender_chat`, and `from` is a placeholder account.
+ */
 export const authorOf = (message: Message, isOwnBot: (id: string) => boolean): Author | undefined => {
   const from = message.from
-  if (message.sender_chat !== undefined && (from === undefined || from.username === anonymousAdmin)) {
+  if (message.sender_chat !== undefined) {
     const sender = message.sender_chat
     const name = "title" in sender && sender.title ? sender.title : String(sender.id)
-    return { id: `chat:${sender.id}`, name, isBot: false }
+    // A channel post copied into its discussion group is not someone talking to the persona.
+    return { id: `chat:${sender.id}`, name, isBot: message.is_automatic_forward === true }
   }
   if (from === undefined) return undefined
   const id = String(from.id)

@@ -39,8 +39,8 @@ describe("direct messages", () => {
       Effect.gen(function* () {
         const answer =
           "Streaming works like this: the first words arrive, more words follow, and the message grows in place until the whole answer is there."
-        llm.script({ text: answer, chunks: 25, chunkDelayMs: 30 })
-        yield* runPersona({ ...viaOpenAi, channels: [section(fake, { edit_interval: "150ms" })] })
+        llm.script({ text: answer, chunks: 20, chunkDelayMs: 25 })
+        yield* runPersona({ ...viaOpenAi, channels: [section(fake, { edit_interval: "100ms" })] })
         fake.userSends(TOKEN, { from: ann, text: "how does streaming work?" })
         const chat = fake.chat(TOKEN, ann.id)
         const message = yield* waitFor(fake, () => (chat.last?.text === answer ? chat.last : undefined))
@@ -50,7 +50,7 @@ describe("direct messages", () => {
         expect(versions[0]!.length).toBeLessThan(answer.length)
         for (const version of versions.slice(0, -1)) expect(answer.startsWith(version.replace(/ …$/, ""))).toBe(true)
         // The first message was up well before the model finished.
-        expect(message.history.at(-1)!.at - message.history[0]!.at).toBeGreaterThan(300)
+        expect(message.history.at(-1)!.at - message.history[0]!.at).toBeGreaterThan(200)
         // A DM is answered without quoting the user's message.
         expect(message.reply_to_message_id).toBeUndefined()
         expect(message.parse_mode).toBe("HTML")

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
+import { webhookUrl } from "../../../core/channels/telegram/webhook.ts"
+import { Config, TroupeConfig } from "../../../core/config/Config.ts"
 import { Http } from "../../../core/http/HttpServer.ts"
 import { Store } from "../../../core/store/Store.ts"
 import { FakeTelegram } from "../../fakes/telegram/FakeTelegram.ts"
@@ -222,6 +224,25 @@ describe("webhook", () => {
         yield* waitFor(fake, () => chat.last?.text === "ok: after the forgery")
         expect(chat.texts).toEqual(["ok: via webhook", "ok: after the forgery"])
         expect(fake.callsTo("getUpdates", TOKEN)).toHaveLength(0)
+      })
+    ))
+
+  test("without webhook.url, Telegram is given http.public_url + /telegram/<bot id>", () =>
+    live(
+      Effect.gen(function* () {
+        const http = yield* Http
+        const config = Schema.decodeUnknownSync(TroupeConfig)({ http: { public_url: `${http.url}/` } })
+        yield* runPersona({ channels: [section(fake, { stream: false, mode: "webhook" })] }).pipe(
+          Effect.provide(Config.layerValue({ config, file: undefined, root: "." }))
+        )
+        yield* waitFor(fake, () => fake.webhookUrl(TOKEN) === `${http.url}/telegram/1001`)
+        fake.userSends(TOKEN, { from: ann, text: "hello hook" })
+        yield* waitFor(fake, () => fake.chat(TOKEN, ann.id).last?.text === "ok: hello hook")
+        // A secret was generated although none is configured.
+        expect(fake.webhookDeliveries.at(-1)?.secretToken).toMatch(/^[\w-]{32}$/)
+        expect(webhookUrl({ webhook: { url: "https://x.io/hook" } } as never, 1, "https://y.io")).toBe(
+          "https://x.io/hook"
+        )
       })
     ))
 

@@ -1,6 +1,12 @@
 import { describe, expect, test } from "bun:test"
 import type { Message } from "grammy/types"
-import { addressingOf, messageIdOf, platformMessageId, threadOf } from "../../../core/channels/telegram/inbound.ts"
+import {
+  addressingOf,
+  authorOf,
+  messageIdOf,
+  platformMessageId,
+  threadOf
+} from "../../../core/channels/telegram/inbound.ts"
 
 const me = { id: 1001, username: "sage_bot" }
 const ann = { id: 42, is_bot: false, first_name: "Ann" }
@@ -89,5 +95,15 @@ describe("reading updates", () => {
     expect(platformMessageId("telegram:1001/-1002/10")).toBe(10)
     expect(platformMessageId("telegram:1001/-1002/10:e1700000100")).toBe(10)
     expect(platformMessageId(undefined)).toBeUndefined()
+  })
+
+  test("a message sent on behalf of a chat is authored by that chat; a channel post copied in counts as a bot", () => {
+    const channel = { id: -1009, type: "channel" as const, title: "News" }
+    const anonymous = { id: 1087968824, is_bot: true, first_name: "Group", username: "GroupAnonymousBot" }
+    const admin = message({ text: "hi", from: anonymous, sender_chat: forum } as Partial<Message>)
+    expect(authorOf(admin, () => false)).toEqual({ id: "chat:-1002", name: "Guild", isBot: false })
+    const forwarded = message({ text: "post", sender_chat: channel, is_automatic_forward: true } as Partial<Message>)
+    expect(authorOf(forwarded, () => false)?.isBot).toBe(true)
+    expect(authorOf(message({ text: "x" }), (id) => id === "42")).toMatchObject({ id: "42", name: "Ann", isBot: true })
   })
 })
