@@ -62,7 +62,7 @@ export interface PersonaRuntime {
 }
 
 /** Whether a section can connect at all (an empty token or server means "not configured"). */
-const missingCredential = (section: ChannelConfig): string | undefined => {
+export const missingCredential = (section: ChannelConfig): string | undefined => {
   switch (section.type) {
     case "telegram":
       return section.token ? undefined : "no token (set TELEGRAM_BOT_TOKEN or channels[].token)"

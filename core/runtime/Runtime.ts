@@ -73,6 +73,10 @@ export interface Runtime {
 
 const echoFallback = { provider: "echo", model: "echo" }
 
+/** A local Ollama counts only when it answered at start (it needs no key, so "configured" says nothing). */
+const isLocalOllama = (name: string, baseUrl: string | undefined) =>
+  name === "ollama" || (baseUrl !== undefined && /:11434(\/|$)/.test(baseUrl))
+
 /** Every service the runtime runs on, built from the loaded config. */
 export const runtimeLayer = (loaded: LoadedConfig, options: RuntimeOptions = {}) => {
   const { config, root } = loaded
@@ -155,7 +159,7 @@ export const startRuntime = (options: RuntimeOptions = {}) =>
     const usableProviders = new Set(
       llm
         .status()
-        .filter((p) => p.usable && p.api !== "echo" && (p.configured || p.name !== "ollama" || ollamaUp))
+        .filter((p) => p.usable && p.api !== "echo" && (!isLocalOllama(p.name, p.baseUrl) || ollamaUp))
         .map((p) => p.name)
     )
     const adapt = (persona: PersonaDefinition): PersonaDefinition => {

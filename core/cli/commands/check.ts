@@ -12,6 +12,7 @@ import { LlmProviders } from "../../llm/Providers.ts"
 import { Personas } from "../../persona/Personas.ts"
 import { HostApi } from "../../plugins/HostApi.ts"
 import { PluginHost } from "../../plugins/PluginHost.ts"
+import { missingCredential } from "../../runtime/PersonaRunner.ts"
 import { Tools } from "../../tools/Tools.ts"
 
 const color = process.stdout.isTTY && !process.env.NO_COLOR
@@ -62,7 +63,10 @@ export const checkReport = (loaded: LoadedConfig) =>
           }
           const unknownTools = persona.tools.filter((tool) => !tools.names().includes(tool))
           if (unknownTools.length > 0) lines.push(`  ${mark.warn} tools not loaded: ${unknownTools.join(", ")}`)
-          for (const section of persona.channels) lines.push(`  · channel ${channelIdOf(section)}`)
+          for (const section of persona.channels) {
+            const missing = missingCredential(section)
+            lines.push(`  · ${section.type} channel ${missing ? `off: ${missing}` : channelIdOf(section)}`)
+          }
         }
       }).pipe(Effect.provide(services))
     )
