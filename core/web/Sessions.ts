@@ -19,21 +19,19 @@ import type { PersonaRuntime } from "../runtime/PersonaRunner.ts"
 import type { StoreService } from "../store/Store.ts"
 import { makeTreeDiffer } from "./Dashboard.ts"
 import { EventBuffer, flushEveryMs } from "./EventStream.ts"
+import { historyOf } from "./history.ts"
 import {
   type ClientMessage,
   decodeClient,
   encodeServer,
-  type HistoryMessage,
   type PersonaInfo,
   type ServerMessage,
   type ServerMessageOf
 } from "./Protocol.ts"
-import { conversationIdOf, inboundOf, tabOf } from "./WebChannel.ts"
+import { inboundOf, tabOf } from "./WebChannel.ts"
 
 /** How often the tree (and the dashboard panels) are sent while someone watches. */
 export const treeEveryMs = 500
-/** Messages of a conversation sent back on `Select`. */
-export const historyLimit = 200
 /** Client messages queued per socket before further ones are refused. */
 const inboxCapacity = 64
 /** A socket with this much unsent data gets no dashboard events until it drains. */
@@ -71,12 +69,6 @@ export interface SessionsDeps {
 }
 
 const chatTags = ["ToolCalled", "ToolResult", "PolicyDecision", "LlmAttemptFailed"] as const
-
-/** `ok` and `durationMs` of a stored tool result (kept in its `meta`). */
-const toolOutcome = (meta: Readonly<Record<string, unknown>> | undefined) => ({
-  ...(typeof meta?.ok === "boolean" ? { ok: meta.ok } : {}),
-  ...(typeof meta?.durationMs === "number" ? { durationMs: meta.durationMs } : {})
-})
 
 export const makeSessions = (deps: SessionsDeps) =>
   Effect.gen(function* () {
@@ -218,34 +210,6 @@ export const makeSessions = (deps: SessionsDeps) =>
       ...(deps.notice === undefined ? {} : { notice: deps.notice })
     })
 
-    const history = (persona: string, tab: string) =>
-      Effect.gen(function* () {
-        const conversationId = conversationIdOf(persona, tab)
-        const stored = yield* deps.store.history(conversationId, historyLimit)
-        const messages: Array<HistoryMessage> = []
-        for (const message of stored) {
-          if (message.role === "system") continue
-          messages.push({
-            role: message.role,
-            text: message.content,
-            at: message.at,
-            ...(message.toolCalls && message.toolCalls.length > 0
-              ? {
-                  toolCalls: message.toolCalls.map((call) => ({
-                    id: call.id,
-                    name: call.name,
-                    arguments: deps.host.redactArguments(call.name, call.arguments)
-                  }))
-                }
-              : {}),
-            ...(message.toolCallId === undefined ? {} : { toolCallId: message.toolCallId }),
-            ...(message.toolName === undefined ? {} : { toolName: message.toolName }),
-            ...toolOutcome(message.meta)
-          })
-        }
-        return { _tag: "History", persona, conversationId, messages } satisfies ServerMessage
-      })
-
     const handle = (session: Session, message: ClientMessage): Effect.Effect<void> => {
       switch (message._tag) {
         case "Hello":
@@ -260,7 +224,9 @@ export const makeSessions = (deps: SessionsDeps) =>
               return Effect.sync(() => fail(session, `no persona "${message.persona}" is running`, "Select"))
             }
             session.persona = message.persona
-            return Effect.map(history(message.persona, session.tab), (answer) => send(session, answer))
+            return Effect.map(historyOf(deps.store, deps.host, message.persona, session.tab), (answer) =>
+              send(session, answer)
+            )
           })
         case "Say":
           return Effect.suspend(() => {

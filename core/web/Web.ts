@@ -92,7 +92,7 @@ export const startWeb = (deps: WebDeps) =>
         .map((running) => infoOf(registry.get(running.id) ?? running.current()))
         .sort((a, b) => a.id.localeCompare(b.id))
 
-    const notice = deps.usableProviders.size === 0 ? noProviderNotice : undefined
+    const notice = deps.usableProviders.size === 0 ? noProviderNotice(llm.status()) : undefined
     const reloads = makeReloadHistory()
     const dashboard = Effect.suspend(() =>
       dashboardOf({ store, host, health, llm, reloads: reloads.entries }, Date.now())

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { noProviderNotice } from "../../core/web/notice.ts"
 import type { ServerMessage } from "../../core/web/Protocol.ts"
 import { type FakeLlm, startFakeLlm } from "../fakes/llm/index.ts"
 import {
@@ -374,6 +375,22 @@ describe("web playground without a provider", () => {
     } finally {
       await troupe.stop()
     }
+  })
+})
+
+describe("the no-provider notice", () => {
+  test("names the providers the config lists without a key, with the variable to export", () => {
+    const keyless = { api: "openai" as const, configured: true, needsKey: true, hasKey: false, usable: false }
+    const notice = noProviderNotice([
+      { name: "groq", ...keyless },
+      { name: "anthropic", ...keyless, api: "anthropic" },
+      { name: "ollama", api: "openai", configured: false, needsKey: false, hasKey: false, usable: true }
+    ])
+    expect(notice.text).toContain(
+      "Your config lists groq, anthropic without a key: export GROQ_API_KEY or ANTHROPIC_API_KEY"
+    )
+    expect(notice.shell).toBe("read -rs GROQ_API_KEY && export GROQ_API_KEY   # paste your key\nbun start")
+    expect(noProviderNotice([]).text).not.toContain("Your config lists")
   })
 })
 
