@@ -54,6 +54,9 @@ export interface ConversationEnv {
 
 type TurnEvent = Parameters<TurnInput["emit"]>[0]
 
+/** Channels that are not a platform: nothing leaves the machine through them. */
+const localChannels = /^(web|console|memory(:.*)?)$/
+
 /** A sink that logs instead of sending (dry-run), or when the channel is gone. */
 const loggingSink = (target: ReplyTarget, why: string): ReplySink => ({
   emit: (event) =>
@@ -118,7 +121,8 @@ export const conversationBehavior = (
 
     const sinkFor = (target: ReplyTarget & { readonly channel: string }): Effect.Effect<ReplySink> =>
       Effect.gen(function* () {
-        if (env.dryRun) return loggingSink(target, "dry run")
+        // Dry run keeps replies off the platforms; the local channels (web playground, console) still get them.
+        if (env.dryRun && !localChannels.test(target.channel)) return loggingSink(target, "dry run")
         // Right after a restart a recovered turn may be ready before its channel has reconnected: wait for it.
         const channel =
           env.channel(target.channel) ?? (env.awaitChannel ? yield* env.awaitChannel(target.channel) : undefined)
@@ -162,7 +166,6 @@ export const conversationBehavior = (
         const sink = yield* sinkFor(target)
         const base = { at: started, correlationId: target.correlationId, persona: persona.id, conversationId: id }
         const labels = { persona: persona.id, channel: target.channel }
-        yield* deliver(sink, { _tag: "Typing", ...base })
         const room = env.channel(target.channel)?.context(target)
         const input: TurnInput = {
           persona,

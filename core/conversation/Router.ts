@@ -145,6 +145,7 @@ export const makeRouter = (
         const persona = env.persona()
         const labels = { persona: persona.id, channel: message.channel }
         metrics.messagesIn.inc(labels)
+        yield* bus.publish(message)
         const policy = policyFor(persona, message.channel)
         const conversationId = conversationIdOf(persona.id, message, policy.history === "user")
         let decision = state.decide({

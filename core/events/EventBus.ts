@@ -22,6 +22,8 @@ export interface EventBusService {
     options?: SubscribeOptions<T>
   ) => Effect.Effect<Queue.Dequeue<EventOf<T>>, never, Scope.Scope>
   readonly stream: <T extends EventTag = EventTag>(options?: SubscribeOptions<T>) => Stream.Stream<EventOf<T>>
+  /** The last events of the retained types (plugin and persona loads by default), oldest first. */
+  readonly retained: () => ReadonlyArray<TroupeEvent>
   /** A synchronous listener (for logs and metrics); returns the function that removes it. */
   readonly listen: <T extends EventTag = EventTag>(
     tags: ReadonlyArray<T> | "all",
@@ -34,8 +36,21 @@ interface Listener {
   readonly deliver: (event: TroupeEvent) => void
 }
 
-export const makeEventBus = (): EventBusService => {
+export interface EventBusOptions {
+  /** Events kept for late subscribers (e.g. the dashboard's reload history, which starts after the first loads). */
+  readonly retain?: { readonly tags: ReadonlyArray<EventTag>; readonly limit: number }
+}
+
+const defaultRetain = {
+  tags: ["PluginLoaded", "PluginFailed", "PluginUnloaded", "PersonaLoaded", "PersonaFailed", "PersonaUnloaded"],
+  limit: 100
+} satisfies EventBusOptions["retain"]
+
+export const makeEventBus = (options: EventBusOptions = {}): EventBusService => {
   const listeners = new Set<Listener>()
+  const retain = options.retain ?? defaultRetain
+  const retainTags = new Set<string>(retain.tags)
+  let retained: Array<TroupeEvent> = []
   const add = (tags: ReadonlyArray<string> | undefined, deliver: (event: TroupeEvent) => void) => {
     const listener: Listener = { tags: tags ? new Set(tags) : undefined, deliver }
     listeners.add(listener)
@@ -44,6 +59,10 @@ export const makeEventBus = (): EventBusService => {
     }
   }
   const unsafePublish = (event: TroupeEvent) => {
+    if (retainTags.has(event._tag)) {
+      retained.push(event)
+      if (retained.length > retain.limit * 2) retained = retained.slice(-retain.limit)
+    }
     for (const listener of listeners) {
       if (listener.tags === undefined || listener.tags.has(event._tag)) listener.deliver(event)
     }
@@ -52,7 +71,10 @@ export const makeEventBus = (): EventBusService => {
     Effect.acquireRelease(
       Effect.map(Queue.sliding<EventOf<T>>(options.capacity ?? 4096), (queue) => ({
         queue,
-        remove: add(options.tags, (event) => queue.unsafeOffer(event as EventOf<T>))
+        // `unsafeOffer` refuses when full; the sliding strategy (dropping the oldest) applies through `offer`.
+        remove: add(options.tags, (event) => {
+          if (!queue.unsafeOffer(event as EventOf<T>)) Effect.runSync(Queue.offer(queue, event as EventOf<T>))
+        })
       })),
       ({ queue, remove }) => Effect.zipRight(Effect.sync(remove), Queue.shutdown(queue))
     ).pipe(Effect.map(({ queue }) => queue as Queue.Dequeue<EventOf<T>>))
@@ -60,6 +82,7 @@ export const makeEventBus = (): EventBusService => {
     unsafePublish,
     publish: (event) => Effect.sync(() => unsafePublish(event)),
     subscribe,
+    retained: () => retained.slice(-retain.limit),
     stream: (options) => Stream.unwrapScoped(Effect.map(subscribe(options), (queue) => Stream.fromQueue(queue))),
     listen: (tags, listener) => add(tags === "all" ? undefined : tags, listener as (event: TroupeEvent) => void)
   }

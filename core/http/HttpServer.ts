@@ -101,8 +101,14 @@ const tokenOf = (request: Request): string | undefined => {
 const json = (body: unknown, status = 200) =>
   new Response(JSON.stringify(body, null, 2), { status, headers: { "content-type": "application/json" } })
 
-const unauthorized = () =>
-  new Response("401 unauthorized\n", { status: 401, headers: { "www-authenticate": 'Bearer realm="troupe"' } })
+/** 401, with the login form for a browser asking for a page (the form posts the token to `/login`). */
+const unauthorized = (request: Request) =>
+  request.headers.get("accept")?.includes("text/html")
+    ? new Response(loginPage(false), {
+        status: 401,
+        headers: { "content-type": "text/html", "www-authenticate": 'Bearer realm="troupe"' }
+      })
+    : new Response("401 unauthorized\n", { status: 401, headers: { "www-authenticate": 'Bearer realm="troupe"' } })
 
 /** Start the server for the lifetime of the scope. */
 export const makeHttp = (
@@ -196,7 +202,7 @@ export const makeHttp = (
       const url = new URL(request.url)
       const socket = sockets.get(url.pathname)
       if (socket && request.headers.get("upgrade")?.toLowerCase() === "websocket") {
-        if (socket.admin && !isAuthorized(request)) return unauthorized()
+        if (socket.admin && !isAuthorized(request)) return unauthorized(request)
         const state = socket.accept(request)
         return server.upgrade(request, { data: { route: socket, state } })
           ? undefined
@@ -204,7 +210,7 @@ export const makeHttp = (
       }
       const route = find(url.pathname)
       if (!route) return new Response("404 not found\n", { status: 404 })
-      if (route.admin && !isAuthorized(request)) return unauthorized()
+      if (route.admin && !isAuthorized(request)) return unauthorized(request)
       if (route.methods && !route.methods.includes(request.method)) {
         return new Response("405 method not allowed\n", { status: 405, headers: { allow: route.methods.join(", ") } })
       }
@@ -290,7 +296,10 @@ export const makeHttp = (
 
 export const layer = (options: HttpOptions) => Layer.scoped(Http, makeHttp(options))
 
-/** Build an HTML import into files served from memory: the page at `path`, its assets under `<path>/assets/`. */
+/**
+ * Build an HTML import into files served from memory: the page at `path`, its assets under `<path>/assets/`.
+ * (Bun 1.4 reports `loader: "html"` for every output of an HTML entry point, so the page is told apart by its type.)
+ */
 const bundlePage = async (page: HTMLBundle, path: string): Promise<ReadonlyArray<Route>> => {
   const base = path.endsWith("/") ? path : `${path}/`
   const result = await Bun.build({
@@ -303,7 +312,7 @@ const bundlePage = async (page: HTMLBundle, path: string): Promise<ReadonlyArray
   return Promise.all(
     result.outputs.map(async (output) => {
       const body = await output.arrayBuffer()
-      const isPage = output.loader === "html"
+      const isPage = output.type.startsWith("text/html")
       const name = output.path.replace(/^\.\//, "")
       return {
         path: isPage ? path : `${base}assets/${name}`,

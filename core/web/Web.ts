@@ -23,7 +23,6 @@ import { Personas } from "../persona/Personas.ts"
 import { PluginHost } from "../plugins/PluginHost.ts"
 import type { PersonaRuntime } from "../runtime/PersonaRunner.ts"
 import { Store } from "../store/Store.ts"
-import { bundlePage } from "./bundle.ts"
 import { dashboardOf, isReloadEvent, makeReloadHistory, reloadTags } from "./Dashboard.ts"
 import { noProviderNotice } from "./notice.ts"
 import type { PersonaInfo } from "./Protocol.ts"
@@ -94,6 +93,8 @@ export const startWeb = (deps: WebDeps) =>
 
     const notice = deps.usableProviders.size === 0 ? noProviderNotice(llm.status()) : undefined
     const reloads = makeReloadHistory()
+    // The loads at startup happened before the page existed; the bus kept them.
+    for (const event of bus.retained()) if (isReloadEvent(event)) reloads.add(event)
     const dashboard = Effect.suspend(() =>
       dashboardOf({ store, host, health, llm, reloads: reloads.entries }, Date.now())
     )
@@ -163,22 +164,10 @@ export const startWeb = (deps: WebDeps) =>
       }
     })
 
-    if (http.open) {
-      yield* http.addPage("/", page)
-    } else {
-      // With a token, Bun's static routes would skip the check: the page and its assets go through admin routes.
-      const files = yield* bundlePage(page).pipe(
-        Effect.tapError((error) => Effect.logError(`web: the playground page is not served: ${error.reason}`)),
-        Effect.orElseSucceed(() => [])
-      )
-      for (const file of files) {
-        yield* http.addRoute({
-          path: file.path,
-          admin: true,
-          handler: () => new Response(file.body, { headers: { "content-type": file.type } })
-        })
-      }
-    }
+    // With an admin token, `addPage` bundles the page once and serves it (and its assets) behind the token.
+    yield* http
+      .addPage("/", page)
+      .pipe(Effect.catchAllDefect((defect) => Effect.logError("web: the playground page is not served", defect)))
 
     yield* Effect.logInfo(`web playground and dashboard at ${http.url}/`)
 

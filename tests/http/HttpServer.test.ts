@@ -74,6 +74,10 @@ describe("HttpServer", () => {
             expect((yield* get(path, { authorization: "Bearer wrong" })).status).toBe(401)
             expect((yield* get(path, { authorization: `Bearer ${token}` })).status).toBe(200)
           }
+          // A browser asking for a page gets the login form with its 401.
+          const page = yield* get("/api/secret", { accept: "text/html" })
+          expect(page.status).toBe(401)
+          expect(yield* Effect.promise(() => page.text())).toContain('action="/login"')
           // Webhooks carry their own secret and stay reachable.
           expect((yield* get("/hook")).status).toBe(200)
           // /readyz says only ready or not to strangers.
