@@ -65,8 +65,6 @@ export interface TelegramApiOptions {
 }
 
 export interface TelegramApi {
-  /** grammY's API object, for types and `webhookCallback`; prefer `call`. */
-  readonly raw: Api
   /** Run one Bot API call under the retry rules. */
   readonly call: <A>(
     method: string,
@@ -215,7 +213,7 @@ export const makeTelegramApi = (options: TelegramApiOptions): TelegramApi => {
         })
     })
 
-  return { raw, call, download }
+  return { call, download }
 }
 
 const timeoutMarker = Symbol("timeout")
