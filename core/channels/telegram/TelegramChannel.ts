@@ -34,7 +34,7 @@ import {
 } from "../Channel.ts"
 import { makeStreamingReply } from "../text/StreamingReply.ts"
 import { commandLanguages, commandMenu } from "./messages.ts"
-import { telegramOps } from "./outbound.ts"
+import { makeEditPacer, telegramOps } from "./outbound.ts"
 import { pollUpdates } from "./polling.ts"
 import { makeTelegramApi, type TelegramApi } from "./TelegramApi.ts"
 import type { TelegramConfig } from "./TelegramConfig.ts"
@@ -90,10 +90,18 @@ export const telegramChannel: ChannelFactory<TelegramConfig> = (config, host) =>
     const formatOf = (persona: PersonaDefinition) =>
       config.format === "plain" || persona.style.stripMarkdown ? ("plain" as const) : ("html" as const)
 
+    const pace = makeEditPacer()
     const openReply = (target: ReplyTarget): ReplySink => {
       if (state === "failed") return failedSink
       const persona = host.persona()
-      const ops = telegramOps(api, target, { channel: host.id, format: formatOf(persona), timeoutMs })
+      const editInterval = target.chat.kind === "dm" ? config.editInterval : config.groupEditInterval
+      const ops = telegramOps(api, target, {
+        channel: host.id,
+        format: formatOf(persona),
+        timeoutMs,
+        pace,
+        editIntervalMs: editInterval
+      })
       return makeStreamingReply(
         target,
         ops,
@@ -102,7 +110,7 @@ export const telegramChannel: ChannelFactory<TelegramConfig> = (config, host) =>
           persona: persona.id,
           limit: TELEGRAM_LIMIT,
           stream: config.stream,
-          editInterval: target.chat.kind === "dm" ? config.editInterval : config.groupEditInterval,
+          editInterval,
           typingInterval: config.typingInterval
         },
         store,

@@ -3,7 +3,7 @@
  * rendered to Telegram HTML here (or stripped to plain text); a chunk Telegram cannot parse is sent again as plain
  * text. In groups the first message replies to the user's message; in forum topics every message stays in the topic.
  */
-import { Effect } from "effect"
+import { Clock, Duration, Effect } from "effect"
 import { DeliveryError, type ReplyTarget } from "../Channel.ts"
 import { stripMarkdown } from "../text/markdown.ts"
 import type { PlatformOps } from "../text/StreamingReply.ts"
@@ -11,11 +11,41 @@ import { markdownToTelegramHtml } from "./html.ts"
 import { platformMessageId } from "./inbound.ts"
 import type { TelegramApi, TelegramCallError } from "./TelegramApi.ts"
 
+/**
+ * Edits paced per chat across replies: Telegram's limits are per chat, and several replies can stream into one chat at
+ * once (forum topics, per-user history). An edit waits while another reply edited in the same chat less than the
+ * interval ago; a reply's own edits are spaced by its streaming, so a lone reply never waits here.
+ */
+export type EditPacer = (chatId: number, reply: string, intervalMs: number) => Effect.Effect<void>
+
+export const makeEditPacer = (): EditPacer => {
+  const last = new Map<number, { readonly reply: string; readonly at: number }>()
+  return (chatId, reply, intervalMs) =>
+    Effect.gen(function* () {
+      while (true) {
+        const now = yield* Clock.currentTimeMillis
+        const previous = last.get(chatId)
+        const wait = previous !== undefined && previous.reply !== reply ? previous.at + intervalMs - now : 0
+        if (wait <= 0) {
+          last.set(chatId, { reply, at: now })
+          if (last.size > 1000) {
+            for (const [id, entry] of last) if (entry.at <= now - 60_000) last.delete(id)
+          }
+          return
+        }
+        yield* Effect.sleep(Duration.millis(wait))
+      }
+    })
+}
+
 export interface OutboundOptions {
   readonly channel: string
   /** `html`: render markdown as Telegram HTML; `plain`: strip it. */
   readonly format: "html" | "plain"
   readonly timeoutMs: number
+  readonly pace: EditPacer
+  /** Minimum time between edits of different replies in one chat. */
+  readonly editIntervalMs: number
 }
 
 interface Body {
@@ -68,11 +98,14 @@ export const telegramOps = (api: TelegramApi, target: ReplyTarget, options: Outb
     )
 
   const editBody = (messageId: number, body: Body) =>
-    api.call(
-      "editMessageText",
-      (raw, signal) =>
-        raw.editMessageText(chatId, messageId, body.text, body.html ? { parse_mode: "HTML" } : {}, signal),
-      edit
+    Effect.zipRight(
+      options.pace(chatId, target.turnId, options.editIntervalMs),
+      api.call(
+        "editMessageText",
+        (raw, signal) =>
+          raw.editMessageText(chatId, messageId, body.text, body.html ? { parse_mode: "HTML" } : {}, signal),
+        edit
+      )
     )
 
   return {

@@ -58,6 +58,31 @@ describe("direct messages", () => {
       [openai()]
     ))
 
+  test("replies streaming into one chat at once (two forum topics) share the chat's edit pace", () =>
+    live(
+      Effect.gen(function* () {
+        const forum = { id: -1002, type: "supergroup" as const, title: "Guild", is_forum: true }
+        const first = "The first topic gets a long streamed answer with many words in it, one after the other."
+        const second = "The second topic gets its own streamed answer, also long enough to need several edits."
+        llm.script({ text: first, chunks: 16, chunkDelayMs: 35 }, { text: second, chunks: 16, chunkDelayMs: 35 })
+        yield* runPersona({ ...viaOpenAi, channels: [section(fake, { group_edit_interval: "150ms" })] })
+        fake.userSends(TOKEN, { chat: forum, from: ann, text: "@sage_bot one", message_thread_id: 7 })
+        fake.userSends(TOKEN, { chat: forum, from: ann, text: "@sage_bot two", message_thread_id: 9 })
+        const chat = fake.chat(TOKEN, forum.id)
+        yield* waitFor(fake, () => chat.texts.includes(first) && chat.texts.includes(second))
+        const edits = chat.messages
+          .flatMap((message) => message.history.slice(1).map((version) => ({ id: message.message_id, at: version.at })))
+          .sort((a, b) => a.at - b.at)
+        expect(new Set(edits.map((edit) => edit.id)).size).toBe(2)
+        for (const [i, edit] of edits.entries()) {
+          const previous = edits[i - 1]
+          // An edit of the other reply comes at least one interval after (a little slack for the clock).
+          if (previous && previous.id !== edit.id) expect(edit.at - previous.at).toBeGreaterThanOrEqual(140)
+        }
+      }),
+      [openai()]
+    ))
+
   test("typing is shown, and renewed, while the model is slow to start", () =>
     live(
       Effect.gen(function* () {
