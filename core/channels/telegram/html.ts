@@ -172,6 +172,3 @@ export const markdownToTelegramHtml = (markdown: string): string => {
   }
   return out.join("\n")
 }
-
-/** Plain text as Telegram HTML (everything escaped), for bot-side texts sent in HTML mode. */
-export const escapeHtml = escapeText
