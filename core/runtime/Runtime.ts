@@ -33,6 +33,8 @@ import { Personas } from "../persona/Personas.ts"
 import { HostApi } from "../plugins/HostApi.ts"
 import { PluginHost } from "../plugins/PluginHost.ts"
 import { Store } from "../store/Store.ts"
+import { registerGuardedFetch } from "../tools/GuardedFetch.ts"
+import { ToolGuard } from "../tools/ToolGuard.ts"
 import { makeBotAccounts } from "./BotAccounts.ts"
 import { registerHostServices } from "./hostServices.ts"
 import { type PersonaRuntime, startPersona } from "./PersonaRunner.ts"
@@ -94,7 +96,10 @@ export const runtimeLayer = (loaded: LoadedConfig, options: RuntimeOptions = {})
     Redaction.layerGlobal,
     Health.layer,
     Metrics.layer,
-    HostApi.layer,
+    // Outbound HTTP of plugins goes through the SSRF guard, set up from plugins.http_fetch (core/tools/GuardedFetch.ts).
+    HostApi.layer.pipe(
+      Layer.tap((context) => Effect.provide(registerGuardedFetch(config.plugins.http_fetch), context))
+    ),
     ActorSystem.layer.pipe(Layer.provideMerge(EventBus.layer))
   )
   const store = Store.layer({ path: resolve(root, config.store.path), synchronous: config.store.synchronous })
@@ -108,7 +113,8 @@ export const runtimeLayer = (loaded: LoadedConfig, options: RuntimeOptions = {})
       })
     )
   )
-  const plugins = PluginHost.layerConfig(options.watch === undefined ? {} : { watch: options.watch })
+  // Every tool call is rate-limited per conversation and logged with its correlation id (core/tools/ToolGuard.ts).
+  const plugins = ToolGuard.wrap(PluginHost.layerConfig(options.watch === undefined ? {} : { watch: options.watch }))
   const providers = LlmProviders.layer
   return Layer.mergeAll(store, http, plugins, providers).pipe(Layer.provideMerge(base), Layer.provide(logging))
 }
