@@ -57,21 +57,32 @@ export const hostApiWith = (register: (api: HostApi["Type"]) => Effect.Effect<vo
 
 /**
  * One host for a whole test file (loading eight plugins takes about half a second): started before the file's tests,
- * stopped after them. `run` runs an effect on it, in a scope of its own.
+ * stopped after them. `run` runs an effect on it, in a scope of its own. `services` are built first and given to the
+ * host API layer and to every effect run (e.g. the store and the scheduler behind the real host services).
  */
-export const sharedBuiltins = (options: BuiltinsOptions = {}) => {
-  let runtime: ManagedRuntime.ManagedRuntime<Exclude<Needs, Scope.Scope>, never> | undefined
+export const sharedBuiltins = <S = never>(
+  options: Omit<BuiltinsOptions, "hostApi"> & {
+    readonly hostApi?: Layer.Layer<HostApi, never, S | EventBus | ActorSystem>
+    readonly services?: Layer.Layer<S, never, EventBus | ActorSystem>
+  } = {}
+) => {
+  type Provided = Exclude<Needs, Scope.Scope> | S
+  let runtime: ManagedRuntime.ManagedRuntime<Provided, never> | undefined
   const personalities = tempDir(options.personalities ?? {})
+  const level = process.env.TROUPE_TEST_LOGS ? LogLevel.Debug : LogLevel.None
   beforeAll(async () => {
+    const services = (options.services ?? Layer.empty) as Layer.Layer<S, never, EventBus | ActorSystem>
     const host = PluginHost.layer({
       pluginsDir,
       personalitiesDir: personalities.dir,
       pluginConfig: options.config ?? {},
       timeoutMs: 5000
-    }).pipe(Layer.provideMerge(options.hostApi ?? HostApi.layer), Layer.provideMerge(baseLayer))
-    runtime = ManagedRuntime.make(
-      host.pipe(Layer.provide(Logger.minimumLogLevel(process.env.TROUPE_TEST_LOGS ? LogLevel.Debug : LogLevel.None)))
+    }).pipe(
+      Layer.provideMerge(options.hostApi ?? HostApi.layer),
+      Layer.provideMerge(services),
+      Layer.provideMerge(baseLayer)
     )
+    runtime = ManagedRuntime.make((host as Layer.Layer<Provided>).pipe(Layer.provide(Logger.minimumLogLevel(level))))
     await runtime.runPromise(Effect.void)
   })
   afterAll(async () => {
@@ -79,13 +90,9 @@ export const sharedBuiltins = (options: BuiltinsOptions = {}) => {
     personalities.cleanup()
   })
   return {
-    run: <A, E>(effect: Effect.Effect<A, E, Needs>): Promise<A> => {
+    run: <A, E>(effect: Effect.Effect<A, E, Needs | S>): Promise<A> => {
       if (!runtime) throw new Error("the shared host is not started (call run inside a test)")
-      return runtime.runPromise(
-        Effect.scoped(effect).pipe(
-          Logger.withMinimumLogLevel(process.env.TROUPE_TEST_LOGS ? LogLevel.Debug : LogLevel.None)
-        )
-      )
+      return runtime.runPromise(Effect.scoped(effect).pipe(Logger.withMinimumLogLevel(level)))
     }
   }
 }
