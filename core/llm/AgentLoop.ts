@@ -95,8 +95,11 @@ export class TurnFailed extends Data.TaggedError("TurnFailed")<{
 /** Added to the system prompt of the last call once `max_tool_iterations` rounds of tool calls are used up. */
 export const NO_MORE_TOOLS =
   "You have used all the tool calls available for this answer. Answer now with what you have, without calling tools."
+
 /** The user turn that asks the model to go on after an answer was cut for length. */
-export const CONTINUE_PROMPT = "[Continue your previous answer exactly where it stopped. Do not repeat anything.]"
+import { CONTINUE_PROMPT } from "./continuation.ts"
+
+export { CONTINUE_PROMPT }
 
 /** One model of the persona's chain, resolved. */
 interface Candidate {

@@ -6,6 +6,7 @@
  * const instant = makeInstantProvider({ reply: (request) => `you said ${request.messages.length} things` })
  * LlmProviders.layerTest([instant])
  */
+import { CONTINUE_PROMPT } from "./continuation.ts"
 import { completionStream, eventsCompletion } from "./internal/completion.ts"
 import { answerEvents, lastUserText, words } from "./internal/local.ts"
 import type { ChatRequest, Completion, LlmProvider, Usage } from "./Provider.ts"
@@ -34,10 +35,15 @@ const split = (text: string, chunks: number | undefined): string[] => {
   return pieces
 }
 
-/** When asked to continue a cut answer (its start as the assistant's last turn), where to pick up. */
+/**
+ * When asked to continue a cut answer (the partial answer, then the loop's continue prompt), where to pick up. An
+ * ordinary history whose last answer happens to equal this one is not a continuation.
+ */
 const continuedFrom = (request: ChatRequest, text: string): number => {
   const partial = request.messages.at(-2)
-  return partial?.role === "assistant" && partial.content !== "" && text.startsWith(partial.content)
+  const ask = request.messages.at(-1)
+  const continuing = ask?.role === "user" && ask.content === CONTINUE_PROMPT
+  return continuing && partial?.role === "assistant" && partial.content !== "" && text.startsWith(partial.content)
     ? partial.content.length
     : 0
 }
