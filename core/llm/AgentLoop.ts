@@ -396,7 +396,8 @@ export const runTurn = (input: TurnInput): Effect.Effect<TurnResult, TurnFailed,
             turnId: input.turnId,
             callId: call.id,
             tool: call.name,
-            arguments: call.arguments
+            // Fields a tool marks `secret` never reach events or logs.
+            arguments: tools.redactArguments ? tools.redactArguments(call.name, call.arguments) : call.arguments
           })
         }
         const outcomes = yield* Effect.forEach(calls, runTool, { concurrency: "unbounded" })

@@ -16,7 +16,7 @@ import { Deferred, Effect, ExecutionStrategy, Exit, Layer, Queue, Scope } from "
 import * as Actor from "../actor/Actor.ts"
 import { ActorSystem } from "../actor/ActorSystem.ts"
 import type { ChannelInstance } from "../channels/Channel.ts"
-import { Config, type LoadedConfig } from "../config/Config.ts"
+import { Config, type LoadedConfig, loadConfig } from "../config/Config.ts"
 import type { Env } from "../config/Yaml.ts"
 import { makeScheduler, type SchedulerService } from "../conversation/Scheduler.ts"
 import { EventBus } from "../events/EventBus.ts"
@@ -124,7 +124,8 @@ export type RuntimeServices = Layer.Layer.Success<ReturnType<typeof runtimeLayer
 /** Start the actor tree on the runtime's services; everything stops when the scope closes. */
 export const startRuntime = (options: RuntimeOptions = {}) =>
   Effect.gen(function* () {
-    const { config, root: cwd } = yield* Config
+    const loaded = yield* Config
+    const { config, root: cwd } = loaded
     const system = yield* ActorSystem
     const health = yield* Health
     const http = yield* HttpServer.Http
@@ -255,7 +256,16 @@ export const startRuntime = (options: RuntimeOptions = {}) =>
       usableProviders,
       personas: () => running,
       scheduler,
-      reload: host.reloadAll()
+      // SIGHUP: plugin settings come from config.yaml as it is now; the rest of it (providers, http, store) needs a
+      // restart. A broken config.yaml is reported and the reload goes on with the settings already running.
+      reload: Effect.gen(function* () {
+        const fresh = yield* Effect.either(loadConfig({ ...(loaded.file ? { file: loaded.file } : {}), cwd }))
+        if (fresh._tag === "Left") {
+          yield* Effect.logError(`config.yaml not reloaded: ${fresh.left.message}`)
+          return yield* host.reloadAll()
+        }
+        yield* host.reloadAll(fresh.right.config.plugins)
+      })
     }
     return runtime
   })

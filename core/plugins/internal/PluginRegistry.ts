@@ -261,7 +261,7 @@ export const makePluginRegistry = (
     return {
       reload,
       reloadAll,
-      tools: { specs, call, names: () => [...toolIndex.keys()] },
+      tools: { specs, call, names: () => [...toolIndex.keys()], redactArguments },
       pluginOf: (tool) => toolIndex.get(tool)?.plugin,
       plugins: () =>
         [...slots.entries()].map(([name, slot]) => ({
