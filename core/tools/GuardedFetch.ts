@@ -89,6 +89,12 @@ const readCapped = async (response: Response, limit: number): Promise<ArrayBuffe
   return body.buffer
 }
 
+/** A connection that failed before any answer (worth trying the host's next address). */
+const unreachable = (error: unknown) =>
+  /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ConnectionRefused|FailedToOpenSocket|ETIMEDOUT|Unable to connect/i.test(
+    `${(error as { code?: string }).code ?? ""} ${(error as Error).message ?? ""}`
+  )
+
 /** Reject when `signal` aborts (DNS lookups cannot be cancelled, only abandoned). */
 const abandonable = <A>(promise: Promise<A>, signal: AbortSignal): Promise<A> =>
   new Promise((resolve, reject) => {
@@ -115,19 +121,30 @@ export const guardedFetchHandler = (options: GuardedFetchOptions = {}): HostHand
     headers.delete("host")
     for (let hop = 0; ; hop++) {
       const target = await abandonable(guard.check(url), signal)
-      const pinned = new URL(url)
-      pinned.hostname = urlHost(target.address)
       const sent = new Headers(headers)
       sent.set("host", url.host)
-      const named = url.protocol === "https:" && pinned.hostname !== url.hostname
-      const response = await doFetch(pinned, {
-        method,
-        headers: sent,
-        body,
-        redirect: "manual",
-        signal,
-        ...(named ? { tls: { serverName: target.hostname } } : {})
-      })
+      // Connect to a checked address (the next one if it cannot be reached), never to a fresh lookup of the name.
+      let response: Response | undefined
+      for (const [i, address] of target.addresses.slice(0, 4).entries()) {
+        const pinned = new URL(url)
+        pinned.hostname = urlHost(address)
+        const named = url.protocol === "https:" && pinned.hostname !== url.hostname
+        try {
+          response = await doFetch(pinned, {
+            method,
+            headers: sent,
+            body,
+            redirect: "manual",
+            signal,
+            ...(named ? { tls: { serverName: target.hostname } } : {})
+          })
+          break
+        } catch (error) {
+          const last = i === Math.min(target.addresses.length, 4) - 1
+          if (last || signal.aborted || !unreachable(error)) throw error
+        }
+      }
+      if (!response) throw new Error("no address could be reached")
       const location = response.headers.get("location")
       if (redirects.has(response.status) && location) {
         await response.body?.cancel()

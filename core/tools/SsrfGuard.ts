@@ -6,7 +6,7 @@
  *
  * @example
  * const guard = makeSsrfGuard({ allowHosts: ["127.0.0.1"] })
- * const target = await guard.check(new URL("http://example.com/")) // { hostname: "example.com", address: {...} }
+ * const target = await guard.check(new URL("http://example.com/")) // { hostname: "example.com", addresses: [...] }
  */
 import { lookup } from "node:dns/promises"
 import {
@@ -39,10 +39,10 @@ export interface SsrfGuardOptions {
   readonly resolve?: Resolver
 }
 
-/** A destination that passed the check: the name as written and the address to connect to. */
+/** A destination that passed the check: the name as written and the addresses to connect to (IPv4 first). */
 export interface CheckedTarget {
   readonly hostname: string
-  readonly address: IpAddress
+  readonly addresses: ReadonlyArray<IpAddress>
 }
 
 /** A refusal, with a message meant for the model and the log. */
@@ -132,7 +132,7 @@ export const makeSsrfGuard = (options: SsrfGuardOptions = {}): SsrfGuard => {
       const nameAllowed = literal === undefined && allow.names.some((pattern) => nameMatches(hostname, pattern))
       if (literal) {
         judge(hostname, literal, false)
-        return { hostname, address: literal }
+        return { hostname, addresses: [literal] }
       }
       if (metadataNames.has(hostname) && !nameAllowed) {
         throw new SsrfRefused(`${hostname} is a cloud metadata service: refused`)
@@ -156,7 +156,11 @@ export const makeSsrfGuard = (options: SsrfGuardOptions = {}): SsrfGuard => {
         if (!address) throw new SsrfRefused(`${hostname} resolved to an unreadable address ${answers[i]!.address}`)
         judge(hostname, address, nameAllowed)
       }
-      return { hostname, address: addresses[0]! }
+      const checked = addresses as Array<IpAddress>
+      return {
+        hostname,
+        addresses: [...checked.filter((a) => a.family === 4), ...checked.filter((a) => a.family === 6)]
+      }
     }
   }
 }

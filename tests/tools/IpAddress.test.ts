@@ -89,7 +89,7 @@ describe("SSRF guard", () => {
     makeSsrfGuard({ resolve, ...options })
       .check(new URL(url))
       .then(
-        (target) => formatIp(target.address),
+        (target) => target.addresses.map(formatIp).join(", "),
         (error: Error) => `refused: ${error.message}`
       )
 

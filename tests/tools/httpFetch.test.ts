@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { readFileSync } from "node:fs"
-import { Effect } from "effect"
-import { HostApi } from "../../core/plugins/HostApi.ts"
-import { type GuardedFetchOptions, guardedFetchHandler } from "../../core/tools/GuardedFetch.ts"
+import { Effect, Either, Logger, LogLevel } from "effect"
+import { HostApi, makeHostApi, type WireResponse } from "../../core/plugins/HostApi.ts"
+import { type GuardedFetchOptions, guardedFetchHandler, registerGuardedFetch } from "../../core/tools/GuardedFetch.ts"
 import { tempDir } from "../support/tmp.ts"
 import { callTool, context, sharedBuiltins } from "./support.ts"
 
@@ -207,6 +207,21 @@ describe("http_fetch", () => {
     ])
   })
 
+  test("when a name has several addresses, the next checked one is tried if one cannot be reached", async () => {
+    const twoAddresses = async () => [{ address: "127.0.0.2" }, { address: "127.0.0.1" }]
+    const outcome = await fetchWith(
+      { allowHosts: ["127.0.0.0/8"], resolve: twoAddresses },
+      { url: `http://multi.example:${server.port}/data` }
+    )
+    expect(outcome.content).toStartWith(`URL: http://multi.example:${server.port}/data\nStatus: 200 OK`)
+    // Nothing listens on 127.0.0.2: alone, it fails.
+    const dead = await fetchWith(
+      { allowHosts: ["127.0.0.0/8"], resolve: async () => [{ address: "127.0.0.2" }] },
+      { url: `http://multi.example:${server.port}/data` }
+    )
+    expect(dead).toMatchObject({ ok: false, content: expect.stringContaining("ECONNREFUSED") })
+  })
+
   test("timeouts and oversized responses are readable errors", async () => {
     expect(await fetchWith({ ...local, timeoutMs: 200 }, { url: `${base}/slow` })).toMatchObject({
       ok: false,
@@ -251,6 +266,42 @@ const certificate = () => {
     dir.cleanup()
   }
 }
+
+describe("the runtime's http.fetch", () => {
+  test("is set up from plugins.http_fetch in config.yaml; a malformed section falls back to the strict defaults", async () => {
+    const get = async (raw: unknown, path: string) => {
+      const api = makeHostApi()
+      const errors: Array<string> = []
+      const logger = Logger.make(({ logLevel, message }) => {
+        if (logLevel === LogLevel.Error) errors.push(String(message))
+      })
+      await Effect.runPromise(
+        registerGuardedFetch(raw).pipe(
+          Effect.provideService(HostApi, api),
+          Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+        )
+      )
+      const request = { url: `${base}${path}`, method: "GET", headers: [], body: null }
+      const answer = await Effect.runPromise(
+        Effect.either(api.call("http.fetch", context(), request, { plugin: "test", tool: undefined }))
+      )
+      return {
+        errors,
+        answer: Either.isRight(answer) ? (answer.right as WireResponse).status : answer.left.message
+      }
+    }
+    expect(await get({ allow_hosts: ["127.0.0.1"], max_bytes: 5000 }, "/data")).toEqual({ errors: [], answer: 200 })
+    expect(await get({ allow_hosts: ["127.0.0.1"], max_bytes: 100 }, "/long")).toEqual({
+      errors: [],
+      answer: `127.0.0.1:${server.port}: the response is larger than 100 bytes`
+    })
+    const malformed = await get({ allow_hosts: "127.0.0.1" }, "/data")
+    expect(malformed.answer).toStartWith("127.0.0.1 is a loopback address: refused")
+    expect(malformed.errors).toEqual([
+      'config.yaml plugins.http_fetch.allow_hosts: expected ReadonlyArray<string>, got "127.0.0.1": outbound HTTP uses the default guard (no private addresses)'
+    ])
+  })
+})
 
 describe("http_fetch over https", () => {
   const tls = certificate()
