@@ -115,7 +115,8 @@ export default definePlugin({
         const bytes = new Uint8Array(await response.arrayBuffer())
         const kind = contentType.split(";")[0]!.trim().toLowerCase()
         if ((kind && !textTypes.test(kind)) || looksBinary(bytes)) {
-          return `${head}\n\n[binary content (${kind || "unknown type"}, ${bytes.length.toLocaleString("en-US")} bytes) is not shown]`
+          const what = `${kind || "unknown type"}, ${bytes.length.toLocaleString("en-US")} bytes`
+          throw new Error(`${response.url || url} is binary content (${what}): only text can be read`)
         }
         const raw = decode(bytes, contentType)
         let text = raw

@@ -128,9 +128,10 @@ describe("http_fetch", () => {
     expect(json.content).toEndWith(
       '\n\n{\n  "name": "sage",\n  "tools": [\n    "clock",\n    "notes"\n  ],\n  "nested": {\n    "ok": true\n  }\n}'
     )
-    expect((await fetchWith(local, { url: `${base}/binary` })).content).toEndWith(
-      "[binary content (image/png, 8 bytes) is not shown]"
-    )
+    expect(await fetchWith(local, { url: `${base}/binary` })).toMatchObject({
+      ok: false,
+      content: `${base}/binary is binary content (image/png, 8 bytes): only text can be read`
+    })
     const cut = await fetchWith(local, { url: `${base}/long` }, { max_chars: 150 })
     expect(cut.content).toEndWith(`\n\n${"abcdefghij".repeat(15)}\n… [cut: 850 more characters]`)
     const head = await fetchWith(local, { url: `${base}/long`, method: "HEAD" })
