@@ -128,7 +128,7 @@ const noTools = Layer.succeed(Tools, {
   call: () => Effect.succeed({ ok: false, content: "none", durationMs: 0 })
 })
 const layer = Layer.mergeAll(
-  Store.layer({ path: join(dir, "bench.db") }),
+  Store.layer({ path: join(dir, "bench.db"), flushDelayMs: 5 }),
   Metrics.layer,
   LlmProviders.layerTest([makeInstantProvider({ reply: "Sure, here is a short answer." })]),
   noTools,

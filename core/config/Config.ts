@@ -22,7 +22,12 @@ export const HttpConfig = Schema.Struct({
 
 export const StoreConfig = Schema.Struct({
   path: withDefault("path", Schema.String, () => "data/troupe.db"),
-  synchronous: withDefault("synchronous", Schema.Literal("normal", "full"), () => "normal" as const)
+  synchronous: withDefault("synchronous", Schema.Literal("normal", "full"), () => "normal" as const),
+  /**
+   * How long a write nobody waits for may wait to share a commit with others (throughput; a crash loses at most this
+   * much of such writes — replies are always committed before they are sent).
+   */
+  flushDelay: withDefault("flush_delay", Millis, () => 5)
 })
 
 export const EventLogConfig = Schema.Struct({
@@ -84,7 +89,9 @@ export const RuntimeConfig = Schema.Struct({
   /** Log replies instead of sending them to any platform. */
   dryRun: withDefault("dry_run", Schema.Boolean, () => false),
   /** Watch `personalities/` and `plugins/` and reload on change (on by default with `troupe dev`). */
-  watch: withDefault("watch", Schema.Boolean, () => false)
+  watch: withDefault("watch", Schema.Boolean, () => false),
+  /** Tool calls one conversation may make per minute (0: no limit). */
+  toolCallsPerMinute: withDefault("tool_calls_per_minute", Schema.Int.pipe(Schema.nonNegative()), () => 30)
 })
 
 export const TroupeConfig = Schema.Struct({

@@ -359,7 +359,11 @@ export const runTurn = (input: TurnInput): Effect.Effect<TurnResult, TurnFailed,
 
     const runTool = (call: ToolCall) =>
       Effect.gen(function* () {
-        const context: ToolCallContext = { ...input.toolContext, options: persona.toolOptions[call.name] }
+        // `tool_options` by tool name, else by the plugin's name (one entry for all of a plugin's tools).
+        const plugin = tools.pluginOf?.(call.name)
+        const options =
+          persona.toolOptions[call.name] ?? (plugin === undefined ? undefined : persona.toolOptions[plugin])
+        const context: ToolCallContext = { ...input.toolContext, options }
         const outcome = yield* tools.call(call.name, call.arguments, context)
         const fields = yield* base()
         yield* input.emit({

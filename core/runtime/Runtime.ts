@@ -102,7 +102,11 @@ export const runtimeLayer = (loaded: LoadedConfig, options: RuntimeOptions = {})
     ),
     ActorSystem.layer.pipe(Layer.provideMerge(EventBus.layer))
   )
-  const store = Store.layer({ path: resolve(root, config.store.path), synchronous: config.store.synchronous })
+  const store = Store.layer({
+    path: resolve(root, config.store.path),
+    synchronous: config.store.synchronous,
+    flushDelayMs: config.store.flushDelay
+  })
   const http = Layer.unwrapEffect(
     Effect.map(Metrics, (registry) =>
       HttpServer.layer({
@@ -114,7 +118,10 @@ export const runtimeLayer = (loaded: LoadedConfig, options: RuntimeOptions = {})
     )
   )
   // Every tool call is rate-limited per conversation and logged with its correlation id (core/tools/ToolGuard.ts).
-  const plugins = ToolGuard.wrap(PluginHost.layerConfig(options.watch === undefined ? {} : { watch: options.watch }))
+  const plugins = ToolGuard.wrap(PluginHost.layerConfig(options.watch === undefined ? {} : { watch: options.watch }), {
+    maxCalls: config.runtime.toolCallsPerMinute,
+    windowMs: 60_000
+  })
   const providers = LlmProviders.layer
   return Layer.mergeAll(store, http, plugins, providers).pipe(Layer.provideMerge(base), Layer.provide(logging))
 }
@@ -132,6 +139,7 @@ export const startRuntime = (options: RuntimeOptions = {}) =>
     const registry = yield* Metrics
     const personasRegistry = yield* Personas
     const host = yield* PluginHost
+    const hostApi = yield* HostApi
     const dryRun = options.dryRun ?? config.runtime.dryRun
     defineTroupeMetrics(registry, { actors: () => system.snapshot() })
 
@@ -264,6 +272,7 @@ export const startRuntime = (options: RuntimeOptions = {}) =>
           yield* Effect.logError(`config.yaml not reloaded: ${fresh.left.message}`)
           return yield* host.reloadAll()
         }
+        yield* registerGuardedFetch(fresh.right.config.plugins.http_fetch).pipe(Effect.provideService(HostApi, hostApi))
         yield* host.reloadAll(fresh.right.config.plugins)
       })
     }

@@ -6,11 +6,20 @@
 import { Effect } from "effect"
 import type { SchedulerService } from "../conversation/Scheduler.ts"
 import { HostApi, HostError } from "../plugins/HostApi.ts"
-import { Store } from "../store/Store.ts"
+import { type Job, Store } from "../store/Store.ts"
 import type { ToolCallContext } from "../tools/Tools.ts"
 
 /** Whose notes and jobs these are: one user of one persona on one channel. */
 export const ownerOf = (ctx: ToolCallContext) => `${ctx.persona}/${ctx.channel}/${ctx.userId}`
+
+/** A job as the SDK's `ScheduledJob` describes it. */
+const jobOf = (job: Job) => ({
+  id: job.id,
+  prompt: job.prompt,
+  nextAt: job.nextAt,
+  status: job.status,
+  ...(job.intervalMs ? { intervalMs: job.intervalMs } : {})
+})
 
 const needsConversation = (method: string, ctx: ToolCallContext) =>
   ctx.persona && ctx.conversationId
@@ -30,9 +39,7 @@ export const registerHostServices = (hooks: HostServiceHooks): Effect.Effect<voi
     const fail = (method: string) => (error: { message: string }) => new HostError({ method, message: error.message })
 
     yield* api.register("notes.save", (ctx, { key, text }) =>
-      Effect.zipRight(needsConversation("notes.save", ctx), store.saveNote(ownerOf(ctx), key, text)).pipe(
-        Effect.as({ saved: key })
-      )
+      Effect.zipRight(needsConversation("notes.save", ctx), store.saveNote(ownerOf(ctx), key, text))
     )
     yield* api.register("notes.get", (ctx, { key }) =>
       Effect.zipRight(needsConversation("notes.get", ctx), store.getNote(ownerOf(ctx), key)).pipe(
@@ -65,21 +72,12 @@ export const registerHostServices = (hooks: HostServiceHooks): Effect.Effect<voi
             ...(everyMs ? { intervalMs: everyMs } : {})
           })
           .pipe(Effect.mapError(fail("scheduler.schedule")))
-        return { id: job.id, nextAt: new Date(job.nextAt).toISOString(), kind: job.kind }
+        return jobOf(job)
       })
     )
     yield* api.register("scheduler.list", (ctx) =>
       Effect.zipRight(needsConversation("scheduler.list", ctx), hooks.scheduler.list(ownerOf(ctx))).pipe(
-        Effect.map((jobs) =>
-          jobs.map((job) => ({
-            id: job.id,
-            prompt: job.prompt,
-            kind: job.kind,
-            status: job.status,
-            nextAt: new Date(job.nextAt).toISOString(),
-            ...(job.intervalMs ? { everyMs: job.intervalMs } : {})
-          }))
-        )
+        Effect.map((jobs) => jobs.map(jobOf))
       )
     )
     yield* api.register("scheduler.cancel", (ctx, { id }) =>
@@ -97,7 +95,7 @@ export const registerHostServices = (hooks: HostServiceHooks): Effect.Effect<voi
         yield* needsConversation("memory.trim", ctx)
         const deleted = yield* store.trimHistory(ctx.conversationId, keep)
         hooks.historyChanged(ctx.persona, ctx.conversationId)
-        return { deleted, kept: yield* store.messageCount(ctx.conversationId) }
+        return deleted
       })
     )
   })

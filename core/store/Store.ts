@@ -257,6 +257,11 @@ export interface StoreOptions {
   readonly synchronous?: "normal" | "full"
   /** How long to wait for a lock held by another connection (default 5000 ms). */
   readonly busyTimeoutMs?: number
+  /**
+   * How long an unawaited write waits for others to share its commit (default 0: the next `setImmediate`). The runtime
+   * uses a few milliseconds (`store.flush_delay`); a `commit` never waits for it.
+   */
+  readonly flushDelayMs?: number
 }
 
 export class Store extends Context.Tag("troupe/Store")<Store, StoreService>() {
@@ -270,6 +275,7 @@ export class Store extends Context.Tag("troupe/Store")<Store, StoreService>() {
       path,
       synchronous: options.synchronous ?? "normal",
       busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+      flushDelayMs: options.flushDelayMs ?? 0,
       prepare: () => {
         if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true })
       }

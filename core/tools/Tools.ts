@@ -33,6 +33,8 @@ export interface ToolsService {
   readonly call: (name: string, argumentsJson: string, context: ToolCallContext) => Effect.Effect<ToolOutcome>
   /** Names of every loaded tool. */
   readonly names: () => ReadonlyArray<string>
+  /** The plugin that serves a tool. */
+  readonly pluginOf?: (tool: string) => string | undefined
   /** The arguments JSON with the fields the tool marks `secret` replaced, for events and logs. */
   readonly redactArguments?: (tool: string, argumentsJson: string) => string
 }

@@ -14,7 +14,7 @@ const decider = (encoded: Record<string, unknown> = {}, random: () => number = (
   const policy = policyOf(encoded)
   return (message: MessageReceived, now = T0, queued = 0) =>
     state.decide({
-      message: { ...message, at: message.at > now ? now : message.at },
+      message: { ...message, at: Math.min(message.at, now) },
       policy,
       names: ["sage", "Sage the Wise", ...policy.aliases],
       room: `${message.channel}/${message.chat.id}`,

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test"
 import { Effect, Layer } from "effect"
 import { HostApi, HostError } from "../../core/plugins/HostApi.ts"
-import { httpFetchHandler } from "../../core/plugins/HostHttp.ts"
+import { guardedFetchHandler } from "../../core/tools/GuardedFetch.ts"
 import type { ToolCallContext } from "../../core/tools/Tools.ts"
 import { Tools } from "../../core/tools/Tools.ts"
 import { pluginSource } from "../fixtures/plugins.ts"
@@ -287,7 +287,7 @@ export default definePlugin({
     }
   })
 
-  test("httpFetchHandler: allowed hosts only, redirects checked hop by hop, responses capped", async () => {
+  test("a plugin's global fetch goes through the host's guard: allowed hosts only, redirects checked hop by hop, responses capped", async () => {
     const server: Bun.Server<undefined> = Bun.serve({
       hostname: "127.0.0.1",
       port: 0,
@@ -300,10 +300,10 @@ export default definePlugin({
       }
     })
     const base = `http://127.0.0.1:${server.port}`
-    const hostApi = (options: Parameters<typeof httpFetchHandler>[0]) =>
+    const hostApi = (options: Parameters<typeof guardedFetchHandler>[0]) =>
       Layer.effect(
         HostApi,
-        Effect.tap(HostApi, (api) => api.register("http.fetch", httpFetchHandler(options)))
+        Effect.tap(HostApi, (api) => api.register("http.fetch", guardedFetchHandler(options)))
       ).pipe(Layer.provide(HostApi.layer))
     const plugin = pluginSource(`
 export default definePlugin({
@@ -330,13 +330,17 @@ export default definePlugin({
             expect(yield* get(`${base}/hop`)).toMatchObject({ ok: true, content: "200 plain text" })
             expect(yield* get(`${base}/away`)).toMatchObject({
               ok: false,
-              content: "127.0.0.1: redirect to 10.0.0.1 is not allowed"
+              content:
+                "10.0.0.1 is a private address: refused (allow it with plugins.http_fetch.allow_hosts in config.yaml)"
             })
             expect(yield* get(`${base}/huge`)).toMatchObject({
               ok: false,
-              content: "127.0.0.1: the response is larger than 1000 bytes"
+              content: `127.0.0.1:${server.port}: the response is larger than 1000 bytes`
             })
-            expect(yield* get("file:///etc/passwd")).toMatchObject({ ok: false, content: "file: URLs are not allowed" })
+            expect(yield* get("file:///etc/passwd")).toMatchObject({
+              ok: false,
+              content: "file: URLs are not allowed (only http and https)"
+            })
           }),
           hostApi({ allowHosts: ["127.0.0.1"], maxResponseBytes: 1000 })
         )
@@ -346,7 +350,11 @@ export default definePlugin({
         withHost(
           options,
           Effect.gen(function* () {
-            expect(yield* get(`${base}/text`)).toMatchObject({ ok: false, content: "127.0.0.1 is not an allowed host" })
+            expect(yield* get(`${base}/text`)).toMatchObject({
+              ok: false,
+              content:
+                "127.0.0.1 is a loopback address: refused (allow it with plugins.http_fetch.allow_hosts in config.yaml)"
+            })
           }),
           hostApi({})
         )

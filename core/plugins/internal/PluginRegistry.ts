@@ -261,7 +261,13 @@ export const makePluginRegistry = (
     return {
       reload,
       reloadAll,
-      tools: { specs, call, names: () => [...toolIndex.keys()], redactArguments },
+      tools: {
+        specs,
+        call,
+        names: () => [...toolIndex.keys()],
+        redactArguments,
+        pluginOf: (tool) => toolIndex.get(tool)?.plugin
+      },
       pluginOf: (tool) => toolIndex.get(tool)?.plugin,
       plugins: () =>
         [...slots.entries()].map(([name, slot]) => ({

@@ -1,8 +1,10 @@
 /**
- * Group commit. Writes are buffered in order and committed together in one transaction: on `setImmediate` after the
- * first buffered write, on the next microtask when someone waits in `commit`, or at once when a read needs them. A
- * transaction costs one WAL write (tens of µs) while a row inside it costs a few µs, so many writers sharing one
- * transaction is what lets the store keep up with the runtime.
+ * Group commit. Writes are buffered in order and committed together in one transaction: `flushDelayMs` after the
+ * first buffered write (`setImmediate` when 0), on the next microtask when someone waits in `commit`, or at once when a
+ * read needs them. A transaction costs one WAL write (tens of µs) while a row inside it costs a few µs, so many writes
+ * sharing one transaction is what lets the store keep up with the runtime: a few milliseconds of delay let even one
+ * busy conversation's consecutive messages share a commit. Whoever needs durability (before sending a reply) awaits
+ * `commit`, which does not wait for the delay.
  *
  * Failures are precise: a write that fails (a constraint) is skipped and the rest of the batch still commits; a
  * waiter fails only if a write issued before its `commit` call is not in the database. When SQLite gives up the whole
@@ -53,7 +55,7 @@ export class Writer {
   private kinds: Array<WriteKind> = []
   private params: Array<Array<SQLQueryBindings>> = []
   private waiters: Array<Waiter> = []
-  private immediate: ReturnType<typeof setImmediate> | undefined
+  private immediate: ReturnType<typeof setImmediate> | ReturnType<typeof setTimeout> | undefined
   private microtask = false
   private flushing = false
   private closed = false
@@ -67,7 +69,9 @@ export class Writer {
 
   constructor(
     private readonly db: Database,
-    private readonly onError: (failure: FlushFailure) => void
+    private readonly onError: (failure: FlushFailure) => void,
+    /** How long an unawaited write may wait for company before it is committed (0: the next `setImmediate`). */
+    private readonly flushDelayMs = 0
   ) {
     this.begin = db.prepare("BEGIN")
     this.end = db.prepare("COMMIT")
@@ -79,7 +83,10 @@ export class Writer {
     if (this.closed) throw new StoreError({ operation: kind.name, message: "the store is closed" })
     this.kinds.push(kind)
     this.params.push(params)
-    if (this.immediate === undefined) this.immediate = setImmediate(this.onImmediate)
+    if (this.immediate === undefined) {
+      this.immediate =
+        this.flushDelayMs > 0 ? setTimeout(this.onImmediate, this.flushDelayMs) : setImmediate(this.onImmediate)
+    }
     // A fiber loop that never yields to the event loop would starve `setImmediate`: bound the buffer anyway.
     else if (this.kinds.length === maxBatch) this.scheduleMicrotask()
   }
@@ -112,10 +119,7 @@ export class Writer {
   flush(): void {
     if (this.kinds.length === 0 || this.flushing) return
     this.flushing = true
-    if (this.immediate !== undefined) {
-      clearImmediate(this.immediate)
-      this.immediate = undefined
-    }
+    this.cancelTimer()
     const kinds = this.kinds
     const params = this.params
     const waiters = this.waiters
@@ -178,10 +182,14 @@ export class Writer {
   close(): void {
     this.flush()
     this.closed = true
-    if (this.immediate !== undefined) {
-      clearImmediate(this.immediate)
-      this.immediate = undefined
-    }
+    this.cancelTimer()
+  }
+
+  private cancelTimer(): void {
+    if (this.immediate === undefined) return
+    if (this.flushDelayMs > 0) clearTimeout(this.immediate as ReturnType<typeof setTimeout>)
+    else clearImmediate(this.immediate as ReturnType<typeof setImmediate>)
+    this.immediate = undefined
   }
 
   stats(): WriterStats {

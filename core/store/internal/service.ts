@@ -34,6 +34,7 @@ export interface OpenOptions {
   readonly path: string
   readonly synchronous: "normal" | "full"
   readonly busyTimeoutMs: number
+  readonly flushDelayMs: number
   /** Runs before the file is opened (creates its directory). */
   readonly prepare: () => void
 }
@@ -79,7 +80,7 @@ export const makeStore = (options: OpenOptions): Effect.Effect<StoreService, Sto
       try: () => prepareStatements(db),
       catch: (cause) => storeError("open", cause)
     })
-    const writer = new Writer(db, logFailure(runtime))
+    const writer = new Writer(db, logFailure(runtime), options.flushDelayMs)
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         writer.close()
