@@ -101,10 +101,12 @@ export const startPersona = (
     const routerGroup = yield* Effect.orDie(group.group("router", "router", { persona: id }))
     const channels = new Map<string, ChannelInstance>()
     const sections = new Map<string, ChannelConfig>()
-    // A channel of `channels:` that has not connected yet is worth waiting for (up to 30 s); any other is not there.
+    // A channel of `channels:` that has not connected yet is worth waiting for (up to 30 s); any other is not there,
+    // and nothing is waited for once the persona is stopping.
+    let stopping = false
     const awaitChannel = (channelId: string) =>
       Effect.gen(function* () {
-        for (let waited = 0; waited < 30_000 && sections.has(channelId); waited += 100) {
+        for (let waited = 0; waited < 30_000 && sections.has(channelId) && !stopping; waited += 100) {
           const instance = channels.get(channelId)
           if (instance) return instance
           yield* Effect.sleep("100 millis")
@@ -225,6 +227,7 @@ export const startPersona = (
 
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
+        stopping = true
         for (const channelId of sections.keys()) health.remove(`channel ${channelId}`)
       })
     )

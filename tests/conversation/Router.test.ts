@@ -65,7 +65,7 @@ describe("router and conversations", () => {
           "user: hello there",
           "assistant: ok: hello there"
         ])
-      }).pipe(Effect.provide(conversationLayer()))
+      }).pipe(Effect.scoped, Effect.provide(conversationLayer()))
     ))
 
   test("an idle conversation is passivated, and the next message revives it with its history", () =>
@@ -82,7 +82,7 @@ describe("router and conversations", () => {
         yield* eventually(() => channel.replies[1]?.text)
         // The model saw the first exchange again: user, assistant, user.
         expect(texts(channel.replies)).toEqual(["[1] one", "[3] two"])
-      }).pipe(Effect.provide(conversationLayer([echoCount])))
+      }).pipe(Effect.scoped, Effect.provide(conversationLayer([echoCount])))
     ))
 
   test("200 conversations in parallel each keep their own order", () =>
@@ -109,7 +109,7 @@ describe("router and conversations", () => {
           expect(mine).toEqual(Array.from({ length: perConversation }, (_, round) => `ok: c${c} m${round}`))
         }
         expect(router.active()).toBe(200)
-      }).pipe(Effect.provide(conversationLayer()))
+      }).pipe(Effect.scoped, Effect.provide(conversationLayer()))
     ))
 
   test("messages that arrive during a reply are queued and answered in order", () => {
@@ -127,7 +127,7 @@ describe("router and conversations", () => {
           yield* eventually(() => channel.replies[i]?.text)
         }
         expect(texts(channel.replies)).toEqual(["ok: first", "ok: second", "ok: third"])
-      }).pipe(Effect.provide(conversationLayer([provider])))
+      }).pipe(Effect.scoped, Effect.provide(conversationLayer([provider])))
     )
   })
 
@@ -150,7 +150,7 @@ describe("router and conversations", () => {
         const store = yield* Store
         const history = yield* store.history("sage/memory:test/dm1", 10)
         expect(history.map((m) => m.role)).toEqual(["user", "assistant", "user", "user", "assistant"])
-      }).pipe(Effect.provide(conversationLayer([provider])))
+      }).pipe(Effect.scoped, Effect.provide(conversationLayer([provider])))
     )
   })
 
@@ -174,7 +174,7 @@ describe("router and conversations", () => {
         )
         yield* eventually(() => channel.replies[2]?.text)
         expect(channel.replies[2]!.text).toBe("Привет!")
-      }).pipe(Effect.provide(conversationLayer()))
+      }).pipe(Effect.scoped, Effect.provide(conversationLayer()))
     ))
 
   test("a message redelivered by the platform (same id) is answered once", () =>
@@ -187,7 +187,7 @@ describe("router and conversations", () => {
         yield* eventually(() => channel.replies[0]?.text)
         yield* Effect.sleep("50 millis")
         expect(channel.replies.length).toBe(1)
-      }).pipe(Effect.provide(conversationLayer()))
+      }).pipe(Effect.scoped, Effect.provide(conversationLayer()))
     ))
 
   test("a rate-limited user is told to slow down once, and every decision is an event", () =>
@@ -203,7 +203,7 @@ describe("router and conversations", () => {
         const seen = []
         for (let i = 0; i < 3; i++) seen.push((yield* decisions.take).decision)
         expect(seen).toEqual(["answer", "limited", "limited"])
-      }).pipe(Effect.provide(conversationLayer()))
+      }).pipe(Effect.scoped, Effect.provide(conversationLayer()))
     ))
 
   test("two personas in one room do not talk to each other forever", () =>
@@ -238,7 +238,7 @@ describe("router and conversations", () => {
         // Each answered the human once, then at most 3 bot turns each.
         expect(total).toBeGreaterThanOrEqual(4)
         expect(total).toBeLessThanOrEqual(8)
-      }).pipe(Effect.provide(conversationLayer()))
+      }).pipe(Effect.scoped, Effect.provide(conversationLayer()))
     ))
 
   test("reset through the router is ordered with the conversation's messages", () =>
@@ -249,6 +249,6 @@ describe("router and conversations", () => {
         yield* eventually(() => channel.replies[0]?.text)
         expect(yield* router.reset("sage/memory:test/dm1")).toBe(2)
         expect(yield* (yield* Store).messageCount("sage/memory:test/dm1")).toBe(0)
-      }).pipe(Effect.provide(conversationLayer()))
+      }).pipe(Effect.scoped, Effect.provide(conversationLayer()))
     ))
 })

@@ -58,7 +58,7 @@ describe("scheduler", () => {
         expect(channel.replies.length).toBe(2)
         const store = yield* Store
         expect((yield* store.getJob(job.id))?.status).toBe("done")
-      }).pipe(Effect.provide(conversationLayer([instructionEcho])))
+      }).pipe(Effect.scoped, Effect.provide(conversationLayer([instructionEcho])))
     ))
 
   test("an interval job missed during downtime skips to its next future time instead of bursting", () =>
@@ -90,7 +90,7 @@ describe("scheduler", () => {
         expect(channel.replies[1]!.text).toContain("tick")
         yield* settle
         expect(channel.replies.length).toBe(2)
-      }).pipe(Effect.provide(conversationLayer([instructionEcho])))
+      }).pipe(Effect.scoped, Effect.provide(conversationLayer([instructionEcho])))
     ))
 
   test("jobs are scoped to their owner: others can neither list, cancel nor delete them", () =>
@@ -124,6 +124,6 @@ describe("scheduler", () => {
           })
         )
         expect(tooOften._tag).toBe("Left")
-      }).pipe(Effect.provide(conversationLayer([instructionEcho])))
+      }).pipe(Effect.scoped, Effect.provide(conversationLayer([instructionEcho])))
     ))
 })

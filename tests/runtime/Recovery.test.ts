@@ -39,6 +39,6 @@ describe("recovery after a restart", () => {
         expect(yield* recoverUnanswered(runtime)).toBe(0)
         yield* Effect.sleep("30 millis")
         expect(channel.replies.length).toBe(1)
-      }).pipe(Effect.provide(conversationLayer()))
+      }).pipe(Effect.scoped, Effect.provide(conversationLayer()))
     ))
 })

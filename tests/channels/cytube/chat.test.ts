@@ -61,7 +61,7 @@ describe("cytube channel: chat", () => {
           "alice: rothrock: what is your favourite film?",
           `rothrock: ${line?.rawMsg}`
         ])
-      }).pipe(Effect.provide(personaLayer()))
+      }).pipe(Effect.scoped, Effect.provide(personaLayer()))
     ))
 
   test("a long reply is split into <= 240-character lines on word boundaries, paced under the room's limit", () => {
@@ -82,7 +82,7 @@ describe("cytube channel: chat", () => {
         expect(lines.join(" ")).toBe(text)
         for (const line of lines) expect(line).toMatch(/^\w+\d+( \w+\d+)*$/)
         expect(cooldownsOf(cy, "rothrock")).toEqual([])
-      }).pipe(Effect.provide(personaLayer([makeInstantProvider({ reply: text })])))
+      }).pipe(Effect.scoped, Effect.provide(personaLayer([makeInstantProvider({ reply: text })])))
     )
   })
 
@@ -101,7 +101,7 @@ describe("cytube channel: chat", () => {
         expect(linesOf(cy, "rothrock").map((l) => l.rawMsg)).toEqual(text.split("\n"))
         expect(cooldownsOf(cy, "rothrock")).toEqual([])
         expect(cy.floodEvents).toEqual([])
-      }).pipe(Effect.provide(personaLayer([makeInstantProvider({ reply: text })])))
+      }).pipe(Effect.scoped, Effect.provide(personaLayer([makeInstantProvider({ reply: text })])))
     )
   })
 
@@ -117,6 +117,7 @@ describe("cytube channel: chat", () => {
         const [line] = yield* waitLines(cy, "rothrock", 1)
         expect(line?.rawMsg).toBe("@kung_fu_fan The spinning heel kick in Righting Wrongs. /me bows")
       }).pipe(
+        Effect.scoped,
         Effect.provide(
           personaLayer([
             makeInstantProvider({
@@ -156,7 +157,7 @@ describe("cytube channel: chat", () => {
         yield* waitLines(cy, "rothrock", expected.length)
         yield* waitQuiet(cy, 150)
         expect(linesOf(cy, "rothrock").map((l) => l.rawMsg.replace(/^ok: (alice: )?/, ""))).toEqual(expected)
-      }).pipe(Effect.provide(personaLayer()))
+      }).pipe(Effect.scoped, Effect.provide(personaLayer()))
     ))
 
   test("what is playing, and who is here, reach the model's prompt", () => {
@@ -193,7 +194,7 @@ describe("cytube channel: chat", () => {
         yield* waitLines(cy, "rothrock", 2)
         expect(requests[1]?.system).toContain('Now playing: "Yes, Madam!" (yt), 0:4')
         expect(requests[1]?.system).toContain("alice: rothrock, what do you think of this one?")
-      }).pipe(Effect.provide(personaLayer([provider])))
+      }).pipe(Effect.scoped, Effect.provide(personaLayer([provider])))
     )
   })
 
@@ -219,7 +220,7 @@ describe("cytube channel: chat", () => {
         yield* eventually(() => changes().length === 5)
         expect(changes()).toEqual(["join carol", "afk alice", "leave carol", "back alice", "afk alice"])
         expect(channel.context({} as never)?.users).toEqual([{ name: "alice", afk: true }, { name: "rothrock" }])
-      }).pipe(Effect.provide(personaLayer()))
+      }).pipe(Effect.scoped, Effect.provide(personaLayer()))
     ))
 
   test("a PM is its own conversation and is answered by PM", () =>
@@ -239,6 +240,6 @@ describe("cytube channel: chat", () => {
         const store = yield* Store
         const history = yield* store.history(`rothrock/${id}/pm:alice`, 10)
         expect(history.map((m) => m.role)).toEqual(["user", "assistant"])
-      }).pipe(Effect.provide(personaLayer()))
+      }).pipe(Effect.scoped, Effect.provide(personaLayer()))
     ))
 })

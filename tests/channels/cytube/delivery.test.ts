@@ -66,7 +66,7 @@ describe("cytube channel: delivery after a crash", () => {
         expect(linesOf(cy, "rothrock").map((l) => l.rawMsg)).toEqual(["Her kicks are unreal."])
         expect(cy.room("lobby").pms).toEqual([])
         expect((yield* (yield* Store).outboxPending(id)).length).toBe(0)
-      }).pipe(Effect.provide(personaLayer()))
+      }).pipe(Effect.scoped, Effect.provide(personaLayer()))
     ))
 
   test("a leftover line older than the replay window is dropped, not resent", () =>
@@ -85,7 +85,7 @@ describe("cytube channel: delivery after a crash", () => {
         yield* channelIn(runtime, id)
         yield* waitStatus("t3:000", "dropped")
         expect(linesOf(cy, "rothrock")).toEqual([])
-      }).pipe(Effect.provide(personaLayer()))
+      }).pipe(Effect.scoped, Effect.provide(personaLayer()))
     ))
 
   test("a leftover line older than the persona's staleness window is dropped with a log line", () =>
@@ -101,6 +101,6 @@ describe("cytube channel: delivery after a crash", () => {
         yield* channelIn(runtime, id)
         yield* waitStatus("t4:000", "dropped")
         expect(linesOf(cy, "rothrock")).toEqual([])
-      }).pipe(Effect.provide(personaLayer()))
+      }).pipe(Effect.scoped, Effect.provide(personaLayer()))
     ))
 })

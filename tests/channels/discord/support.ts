@@ -107,7 +107,9 @@ export const startDiscordPersona = (
 export const runDiscord = <A, E>(
   providers: ReadonlyArray<LlmProvider>,
   body: Effect.Effect<A, E, TestServices>
-): Promise<A> => runLive(body.pipe(Effect.provide(personaLayer(providers))))
+): Promise<A> =>
+  // Scoped inside the layer: the persona's actors stop before the store and HTTP server they use are closed.
+  runLive(Effect.scoped(body).pipe(Effect.provide(personaLayer(providers))))
 
 /** Log lines captured from everything inside `body` (the channel actor's logs included). */
 export const withCapturedLogs = <A, E, R>(body: (lines: ReadonlyArray<string>) => Effect.Effect<A, E, R>) => {
