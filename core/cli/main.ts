@@ -41,7 +41,7 @@ const configOf = (args: Args) => {
   )
 }
 
-const main = async (argv: ReadonlyArray<string>) => {
+export const main = async (argv: ReadonlyArray<string>) => {
   const args = parseArgs(argv)
   const [command, ...rest] = args.positional
   if (!command || command === "help" || args.flags.help) {
@@ -109,8 +109,11 @@ const main = async (argv: ReadonlyArray<string>) => {
   }
 }
 
-if (import.meta.main) {
-  main(process.argv.slice(2)).catch((error: unknown) =>
+if (import.meta.main) await run(process.argv.slice(2))
+
+/** `main`, with an unexpected error printed (redacted) instead of thrown. */
+export async function run(argv: ReadonlyArray<string>) {
+  await main(argv).catch((error: unknown) =>
     fail(error instanceof Error ? (error.stack ?? error.message) : String(error))
   )
 }

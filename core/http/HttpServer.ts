@@ -8,6 +8,8 @@
  * routes.
  */
 import { timingSafeEqual } from "node:crypto"
+import { readFileSync } from "node:fs"
+import { dirname, join } from "node:path"
 import type { HTMLBundle, Server, ServerWebSocket } from "bun"
 import { Context, Data, Effect, Layer, type Scope } from "effect"
 import { ActorSystem } from "../actor/ActorSystem.ts"
@@ -273,28 +275,51 @@ export const makeHttp = (
           () => Effect.sync(() => sockets.delete(route.path))
         ),
       addPage: (path, page, admin = true) =>
-        open || !admin
-          ? Effect.acquireRelease(
-              Effect.sync(() => {
-                pages[path] = page
-                reload()
-              }),
-              () =>
+        page.files
+          ? // Prebuilt (the bundled runtime): served from the manifest, files read next to the bundle.
+            Effect.forEach(prebuiltPage(page, path), (route) => service.addRoute({ ...route, admin }), {
+              discard: true
+            })
+          : open || !admin
+            ? Effect.acquireRelease(
                 Effect.sync(() => {
-                  delete pages[path]
+                  pages[path] = page
                   reload()
-                })
-            )
-          : // With a token, Bun's static routes would skip the admin check: bundle once and serve through `fetch`.
-            Effect.flatMap(
-              Effect.promise(() => bundlePage(page, path)),
-              (files) => Effect.forEach(files, (file) => service.addRoute({ ...file, admin: true }), { discard: true })
-            )
+                }),
+                () =>
+                  Effect.sync(() => {
+                    delete pages[path]
+                    reload()
+                  })
+              )
+            : // With a token, Bun's static routes would skip the admin check: bundle once and serve through `fetch`.
+              Effect.flatMap(
+                Effect.promise(() => bundlePage(page, path)),
+                (files) =>
+                  Effect.forEach(files, (file) => service.addRoute({ ...file, admin: true }), { discard: true })
+              )
     }
     return service
   })
 
 export const layer = (options: HttpOptions) => Layer.scoped(Http, makeHttp(options))
+
+/**
+ * A page bundled ahead of time (`bun build`, see core/cli/build.ts): its manifest lists the files, which sit next to
+ * the bundle (the main module). Bun would look for them in the current directory instead, so they are served here.
+ */
+const prebuiltPage = (page: HTMLBundle, path: string): ReadonlyArray<Route> => {
+  const base = dirname(Bun.main)
+  return (page.files ?? []).map((file) => {
+    const isPage = file.loader === "html" && file.path === page.index
+    const body = readFileSync(join(base, file.path))
+    const headers = { ...(file.headers as Record<string, string>) }
+    return {
+      path: isPage ? path : `/${file.path.replace(/^\.\//, "")}`,
+      handler: () => new Response(body, { headers })
+    }
+  })
+}
 
 /**
  * Build an HTML import into files served from memory: the page at `path`, its assets under `<path>/assets/`.

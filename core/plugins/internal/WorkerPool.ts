@@ -1,6 +1,7 @@
 /**
  * Warm spare Workers: started ahead of need, with the bootstrap (SDK + Effect) already evaluated, so loading a plugin
- * version or replacing a hung Worker only imports the plugin's own files. Spares are terminated when the pool's scope
+ * version or replacing a hung Worker only imports the plugin's own files. The first spare is started when the first
+ * Worker is taken (a runtime without plugins runs no Worker at all). Spares are terminated when the pool's scope
  * closes.
  */
 import { Effect, type Scope } from "effect"
@@ -50,8 +51,6 @@ export const makeWorkerPool = (spares: number): Effect.Effect<WorkerPool, never,
         for (const process of ready.splice(0)) process.terminate()
       })
     )
-    yield* replenish
-
     const take = Effect.suspend(() => {
       let spare = ready.shift()
       while (spare && !spare.alive) spare = ready.shift()

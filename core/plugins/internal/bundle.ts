@@ -10,17 +10,30 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs"
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
 
-const source = fileURLToPath(new URL("../worker.ts", import.meta.url))
-const folders = [fileURLToPath(new URL("..", import.meta.url)), fileURLToPath(new URL(".", import.meta.url))]
+/**
+ * The project folder: found from this module's location, which is `core/plugins/internal/` when running from source
+ * and `dist/` when running the bundled runtime (`bun start`).
+ */
+const projectRoot = (() => {
+  let dir = fileURLToPath(new URL(".", import.meta.url))
+  for (;;) {
+    if (existsSync(join(dir, "core", "plugins", "worker.ts"))) return dir
+    const parent = dirname(dir)
+    if (parent === dir) return fileURLToPath(new URL("../../..", import.meta.url))
+    dir = parent
+  }
+})()
+const source = join(projectRoot, "core", "plugins", "worker.ts")
+const folders = [join(projectRoot, "core", "plugins"), join(projectRoot, "core", "plugins", "internal")]
 
 const fingerprint = (): string => {
   const hash = new Bun.CryptoHasher("sha256")
   hash.update(`${Bun.version} ${Bun.revision}`)
-  const effectPackage = createRequire(import.meta.url).resolve("effect/package.json")
+  const effectPackage = createRequire(source).resolve("effect/package.json")
   hash.update(readFileSync(effectPackage))
   for (const folder of folders) {
     for (const name of readdirSync(folder)
