@@ -79,7 +79,8 @@ const median = (xs: Array<number>) => xs.sort((a, b) => a - b)[Math.floor(xs.len
 const startOnce = async (count: number) => {
   const { dir, port } = project(count)
   const started = performance.now()
-  const child = Bun.spawn(["bun", entry, "start"], { cwd: dir, stdout: "ignore", stderr: "pipe" })
+  const profile = process.argv.includes("--profile") ? ["--cpu-prof", "--cpu-prof-dir=/tmp/startup-prof"] : []
+  const child = Bun.spawn(["bun", ...profile, entry, "start"], { cwd: dir, stdout: "ignore", stderr: "pipe" })
   let readyMs = Number.NaN
   for (const deadline = started + 60_000; performance.now() < deadline; ) {
     const ok = await fetch(`http://127.0.0.1:${port}/readyz`)

@@ -5,7 +5,7 @@
  *
  * The SDK's own retries are off (`maxRetries: 0`): the agent loop owns retries, so a retry is never doubled.
  */
-import Anthropic from "@anthropic-ai/sdk"
+import type Anthropic from "@anthropic-ai/sdk"
 import type {
   ContentBlockParam,
   ImageBlockParam,
@@ -38,13 +38,21 @@ export interface AnthropicProviderOptions {
  */
 export const makeAnthropicProvider = (options: AnthropicProviderOptions): LlmProvider => {
   // Always pass the key and base URL: left out, the SDK reads ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL or a profile.
-  const client = new Anthropic({
-    apiKey: options.apiKey || "none",
-    baseURL: options.baseUrl ?? "https://api.anthropic.com",
-    maxRetries: 0,
-    timeout: options.timeoutMs,
-    ...(options.headers === undefined ? {} : { defaultHeaders: { ...options.headers } })
-  })
+  // The SDK is loaded on the first call: a runtime whose personas never use this API never loads it (faster start).
+  let client: Promise<Anthropic> | undefined
+  const clientOf = () => {
+    client ??= import("@anthropic-ai/sdk").then(
+      ({ default: Anthropic }) =>
+        new Anthropic({
+          apiKey: options.apiKey || "none",
+          baseURL: options.baseUrl ?? "https://api.anthropic.com",
+          maxRetries: 0,
+          timeout: options.timeoutMs,
+          ...(options.headers === undefined ? {} : { defaultHeaders: { ...options.headers } })
+        })
+    )
+    return client
+  }
   const secrets = [options.apiKey, ...Object.values(options.headers ?? {})]
   const start = (request: ChatRequest) =>
     sdkCompletion<RawMessageStreamEvent>({
@@ -52,8 +60,8 @@ export const makeAnthropicProvider = (options: AnthropicProviderOptions): LlmPro
       model: request.model,
       timeoutMs: request.timeoutMs,
       secrets,
-      open: (signal) =>
-        client.messages.create(requestBody(request), { signal, timeout: request.timeoutMs, maxRetries: 0 }),
+      open: async (signal) =>
+        (await clientOf()).messages.create(requestBody(request), { signal, timeout: request.timeoutMs, maxRetries: 0 }),
       reader: eventReader
     })
   return {

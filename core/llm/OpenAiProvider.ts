@@ -4,7 +4,7 @@
  *
  * The SDK's own retries are off (`maxRetries: 0`): the agent loop owns retries, so a retry is never doubled.
  */
-import OpenAI from "openai"
+import type OpenAI from "openai"
 import type {
   ChatCompletionChunk,
   ChatCompletionContentPart,
@@ -53,16 +53,24 @@ export interface OpenAiProviderOptions {
  */
 export const makeOpenAiProvider = (options: OpenAiProviderOptions): LlmProvider => {
   const official = /(^|\.)openai\.com$/.test(safeHost(options.baseUrl))
-  const client = new OpenAI({
-    apiKey: options.apiKey || "none",
-    baseURL: options.baseUrl,
-    adminAPIKey: null,
-    organization: null,
-    project: null,
-    maxRetries: 0,
-    timeout: options.timeoutMs,
-    ...(options.headers === undefined ? {} : { defaultHeaders: { ...options.headers } })
-  })
+  // The SDK is loaded on the first call: a runtime whose personas never use this API never loads it (faster start).
+  let client: Promise<OpenAI> | undefined
+  const clientOf = () => {
+    client ??= import("openai").then(
+      ({ default: OpenAI }) =>
+        new OpenAI({
+          apiKey: options.apiKey || "none",
+          baseURL: options.baseUrl,
+          adminAPIKey: null,
+          organization: null,
+          project: null,
+          maxRetries: 0,
+          timeout: options.timeoutMs,
+          ...(options.headers === undefined ? {} : { defaultHeaders: { ...options.headers } })
+        })
+    )
+    return client
+  }
   const useCompletionTokens = options.maxCompletionTokens ?? official
   const secrets = [options.apiKey, ...Object.values(options.headers ?? {})]
 
@@ -72,8 +80,8 @@ export const makeOpenAiProvider = (options: OpenAiProviderOptions): LlmProvider 
       model: request.model,
       timeoutMs: request.timeoutMs,
       secrets,
-      open: (signal) =>
-        client.chat.completions.create(requestBody(request, useCompletionTokens), {
+      open: async (signal) =>
+        (await clientOf()).chat.completions.create(requestBody(request, useCompletionTokens), {
           signal,
           timeout: request.timeoutMs,
           maxRetries: 0
