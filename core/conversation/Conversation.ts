@@ -24,8 +24,16 @@ import { newTurnId } from "./ids.ts"
 import { addressKey, type ConversationAddress } from "./Scheduler.ts"
 
 export type ConversationMessage =
-  /** A message to answer; `turnId` resumes a turn a crash interrupted (its chunks already out are edited, not resent). */
-  | { readonly _tag: "Inbound"; readonly message: MessageReceived; readonly turnId?: string }
+  /**
+   * A message to answer on turn `turnId` (named by the router, or the turn a crash interrupted: its chunks already out
+   * are edited, not resent). `recorded`: the inbound record already carries the turn id.
+   */
+  | {
+      readonly _tag: "Inbound"
+      readonly message: MessageReceived
+      readonly turnId?: string
+      readonly recorded?: boolean
+    }
   /** A bot-side text without the model (e.g. "slow down"). */
   | { readonly _tag: "Notice"; readonly message: MessageReceived; readonly key: BotMessageKey }
   /** A scheduled prompt fired: a turn without a user message, answered where the conversation lives. */
@@ -159,7 +167,9 @@ export const conversationBehavior = (
       persona: PersonaDefinition,
       target: ReplyTarget & { readonly channel: string },
       messages: ReadonlyArray<MessageReceived>,
-      instruction?: string
+      instruction?: string,
+      /** Messages whose inbound record already names this turn. */
+      recorded?: MessageReceived
     ) =>
       Effect.gen(function* () {
         const started = Date.now()
@@ -191,7 +201,9 @@ export const conversationBehavior = (
         }
         yield* remember(messages.map(userMessageOf))
         // Record which turn answers these messages before anything is sent, so a restart can finish this very turn.
-        for (const message of messages) yield* store.markInbound(message.messageId, "received", target.turnId)
+        for (const message of messages) {
+          if (message !== recorded) yield* store.markInbound(message.messageId, "received", target.turnId)
+        }
         if (messages.length > 0) yield* rememberAddress(target)
         const outcome = yield* Effect.either(runTurn(input))
         if (outcome._tag === "Right") {
@@ -310,7 +322,10 @@ export const conversationBehavior = (
             }
           }
           const last = batch.at(-1)!
-          return turn(persona, targetOf(id, last, message.turnId ?? newTurnId()), batch)
+          // Folded messages are answered by the turn of the newest one; a single message keeps the turn it came with.
+          const turnId = batch.length === 1 ? (message.turnId ?? newTurnId()) : newTurnId()
+          const recorded = batch.length === 1 && message.recorded ? inbound : undefined
+          return turn(persona, targetOf(id, last, turnId), batch, undefined, recorded)
         }
         case "Notice": {
           const target = targetOf(id, message.message, newTurnId())

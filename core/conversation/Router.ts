@@ -18,6 +18,8 @@ import { Store } from "../store/Store.ts"
 import type { Tools } from "../tools/Tools.ts"
 import { type ConversationMessage, conversationBehavior } from "./Conversation.ts"
 import { conversationIdOf, roomKeyOf } from "./ConversationId.ts"
+import { newTurnId } from "./ids.ts"
+import type { Decision } from "./ReplyPolicy.ts"
 import { ReplyPolicyState } from "./ReplyPolicy.ts"
 import { mergePolicy, type ReplyPolicyConfig } from "./ReplyPolicyConfig.ts"
 
@@ -121,7 +123,18 @@ export const makeRouter = (
           )
       })
 
-    const send = (conversationId: string, message: ConversationMessage, now: number) =>
+    const send = (conversationId: string, message: ConversationMessage, now: number): Effect.Effect<void> => {
+      // Fast path: the conversation is alive and has room.
+      const existing = conversations.get(conversationId)
+      if (existing?.ref.unsafeOffer(message)) {
+        existing.lastActive = now
+        return Effect.void
+      }
+      return sendSlow(conversationId, message, now)
+    }
+
+    /** Spawn the conversation if needed (with the router's services), then wait for room in its mailbox. */
+    const sendSlow = (conversationId: string, message: ConversationMessage, now: number) =>
       Effect.flatMap(conversation(conversationId, now), (ref) =>
         ref.send(message).pipe(
           // Stopped between lookup and send (passivated or failed): forget it and start it again.
@@ -132,23 +145,45 @@ export const makeRouter = (
             })
           )
         )
-      )
+      ).pipe(Effect.provide(context))
 
     const queuedFor = (conversationId: string) => {
       const entry = conversations.get(conversationId)
       return entry ? queuedIn(entry.ref) : 0
     }
 
-    const receive = (message: MessageReceived) =>
-      Effect.gen(function* () {
-        const now = yield* Clock.currentTimeMillis
+    const decisionEvent = (
+      message: MessageReceived,
+      persona: string,
+      conversationId: string,
+      now: number,
+      decision: Decision
+    ) => {
+      metrics.policyDecisions.inc({ persona, channel: message.channel, decision: decision.decision })
+      bus.unsafePublish({
+        _tag: "PolicyDecision",
+        at: now,
+        correlationId: message.correlationId,
+        persona,
+        conversationId,
+        channel: message.channel,
+        messageId: message.messageId,
+        decision: decision.decision,
+        reason: decision.reason
+      })
+    }
+
+    // The hot path: everything but the inbound record is plain synchronous code (this runs for every message of
+    // every channel); effects only where they are needed (the store, spawning a conversation, waiting for room).
+    const receive = (message: MessageReceived): Effect.Effect<void> =>
+      Effect.clockWith((clock) => {
+        const now = clock.unsafeCurrentTimeMillis()
         const persona = env.persona()
-        const labels = { persona: persona.id, channel: message.channel }
-        metrics.messagesIn.inc(labels)
-        yield* bus.publish(message)
+        metrics.messagesIn.inc({ persona: persona.id, channel: message.channel })
+        bus.unsafePublish(message)
         const policy = policyFor(persona, message.channel)
         const conversationId = conversationIdOf(persona.id, message, policy.history === "user")
-        let decision = state.decide({
+        const decision = state.decide({
           message,
           policy,
           names: namesOf(persona, policy),
@@ -157,37 +192,39 @@ export const makeRouter = (
           random,
           queued: queuedFor(conversationId)
         })
-        if (decision.decision === "answer") {
-          const payload = JSON.stringify(message)
-          const seen = yield* store.recordInbound({
+        if (decision.decision !== "answer") {
+          decisionEvent(message, persona.id, conversationId, now, decision)
+          if (decision.decision === "limited" && decision.notify) {
+            return send(conversationId, { _tag: "Notice", message, key: "slow_down" }, now)
+          }
+          return Effect.logDebug(`not answering: ${decision.reason}`).pipe(
+            Effect.annotateLogs({ cid: message.correlationId, persona: persona.id })
+          )
+        }
+        // The turn that answers it is named now and recorded with it: a restart can then finish that very turn.
+        const turnId = newTurnId()
+        return Effect.flatMap(
+          store.recordInbound({
             messageId: message.messageId,
             persona: persona.id,
             conversationId,
             at: message.at,
-            payload
-          })
-          if (seen === "seen") decision = { decision: "ignore", reason: "already seen (redelivered by the platform)" }
-        }
-        metrics.policyDecisions.inc({ ...labels, decision: decision.decision })
-        yield* bus.publish({
-          _tag: "PolicyDecision",
-          at: now,
-          correlationId: message.correlationId,
-          persona: persona.id,
-          conversationId,
-          channel: message.channel,
-          messageId: message.messageId,
-          decision: decision.decision,
-          reason: decision.reason
-        })
-        if (decision.decision === "answer") {
-          yield* send(conversationId, { _tag: "Inbound", message }, now)
-        } else if (decision.decision === "limited" && decision.notify) {
-          yield* send(conversationId, { _tag: "Notice", message, key: "slow_down" }, now)
-        } else {
-          yield* Effect.logDebug(`not answering: ${decision.reason}`)
-        }
-      }).pipe(Effect.annotateLogs({ cid: message.correlationId, persona: env.persona().id }), Effect.provide(context))
+            payload: JSON.stringify(message),
+            turnId
+          }),
+          (seen) => {
+            if (seen === "seen") {
+              decisionEvent(message, persona.id, conversationId, now, {
+                decision: "ignore",
+                reason: "already seen (redelivered by the platform)"
+              })
+              return Effect.void
+            }
+            decisionEvent(message, persona.id, conversationId, now, decision)
+            return send(conversationId, { _tag: "Inbound", message, turnId, recorded: true }, now)
+          }
+        )
+      })
 
     // Passivation: idle conversation actors are stopped; their state is in the store.
     const sweep = Effect.gen(function* () {

@@ -87,6 +87,15 @@ const attachmentNote = (count: number) => (count === 1 ? "[an attachment]" : `[$
 
 const storedToolCalls = (message: StoredMessage): ReadonlyArray<ToolCall> => message.toolCalls ?? []
 
+/** Units of single messages (not tool-call groups, which depend on their neighbours), by message object. */
+const plainUnits = new WeakMap<StoredMessage, HistoryUnit>()
+const namedUnits = new WeakMap<StoredMessage, HistoryUnit>()
+
+const remember = (memo: WeakMap<StoredMessage, HistoryUnit>, message: StoredMessage, value: HistoryUnit) => {
+  memo.set(message, value)
+  return value
+}
+
 /**
  * The history window as units, oldest first: each message alone, except an assistant message that called tools,
  * which forms one unit with its results. Tool results whose call is not in the unit before them (orphans left by a
@@ -98,10 +107,18 @@ export const historyUnits = (
   options: { readonly names: boolean }
 ): HistoryUnit[] => {
   const units: HistoryUnit[] = []
+  // A conversation passes the same message objects turn after turn: the unit of a plain message (and its token
+  // estimate) is computed once per object.
+  const memo = options.names ? namedUnits : plainUnits
   let i = 0
   while (i < history.length) {
     const message = history[i]!
     i++
+    const known = memo.get(message)
+    if (known) {
+      units.push(known)
+      continue
+    }
     switch (message.role) {
       case "user": {
         const attachments = Array.isArray(message.meta?.attachments) ? message.meta.attachments.length : 0
@@ -110,17 +127,19 @@ export const historyUnits = (
             ? `${message.content}${message.content ? " " : ""}${attachmentNote(attachments)}`
             : message.content
         const named = options.names && message.authorName ? `${message.authorName}: ${text}` : text
-        units.push(unit([{ role: "user", content: named }]))
+        units.push(remember(memo, message, unit([{ role: "user", content: named }])))
         break
       }
       case "system":
         // Notes the runtime stored (a scheduled instruction, say): the model reads them as bracketed user turns.
-        units.push(unit([{ role: "user", content: `[${message.content}]` }]))
+        units.push(remember(memo, message, unit([{ role: "user", content: `[${message.content}]` }])))
         break
       case "assistant": {
         const calls = storedToolCalls(message)
         if (calls.length === 0) {
-          if (message.content !== "") units.push(unit([{ role: "assistant", content: message.content }]))
+          if (message.content !== "") {
+            units.push(remember(memo, message, unit([{ role: "assistant", content: message.content }])))
+          }
           break
         }
         const ids = new Set(calls.map((call) => call.id))

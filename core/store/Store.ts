@@ -129,6 +129,8 @@ export interface InboundEntry {
   readonly at: number
   /** The serialized event, so an unanswered message can be replayed after a restart. */
   readonly payload: string
+  /** The turn that will answer it, when already known. */
+  readonly turnId?: string
 }
 
 export type InboundStatus = "received" | "answered" | "skipped" | "failed"

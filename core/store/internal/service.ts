@@ -183,7 +183,8 @@ export const makeStore = (options: OpenOptions): Effect.Effect<StoreService, Sto
             entry.persona,
             entry.conversationId,
             entry.at,
-            entry.payload
+            entry.payload,
+            entry.turnId ?? null
           ])
           pendingInbound.add(entry.messageId)
           return "new"

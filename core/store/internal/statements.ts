@@ -31,8 +31,8 @@ const writes = {
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)`,
   updateJob: `UPDATE jobs SET next_at = coalesce(?1, next_at), status = coalesce(?2, status),
     last_run_at = coalesce(?3, last_run_at) WHERE id = ?4`,
-  recordInbound: `INSERT OR IGNORE INTO inbound (message_id, persona, conversation_id, at, payload)
-    VALUES (?, ?, ?, ?, ?)`,
+  recordInbound: `INSERT OR IGNORE INTO inbound (message_id, persona, conversation_id, at, payload, turn_id)
+    VALUES (?, ?, ?, ?, ?, ?)`,
   markInbound: "UPDATE inbound SET status = ?1, turn_id = coalesce(?2, turn_id) WHERE message_id = ?3",
   // A key already there keeps its status: a replayed turn must never turn a sent chunk back into a pending one.
   outboxPut: `INSERT INTO outbox (key, persona, channel, conversation_id, turn_id, chunk, text, status, created_at,
