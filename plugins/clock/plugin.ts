@@ -9,7 +9,7 @@
  * A copyable example of a plugin that reads per-persona options from `ctx.options`.
  */
 import { definePlugin, defineTool, Schema } from "troupe/sdk"
-import { checkZone, formatOffset, isoIn, offsetMinutes, parseTime, type WallClock, wallClock } from "./zone.ts"
+import { checkZone, formatOffset, isoIn, offsetMinutes, parseTime, type WallClock, wallClock } from "../_shared/zone.ts"
 
 const Options = Schema.Struct({
   time_zone: Schema.optional(Schema.String),

@@ -13,7 +13,7 @@
  * Persona options (`tool_options: { schedule_prompt: { time_zone: Europe/Oslo } }`): the zone of "at 09:00".
  */
 import { definePlugin, defineTool, type ScheduledJob, Schema } from "troupe/sdk"
-import { checkZone, instantOf, isoIn, parseTime, wallClock } from "./zone.ts"
+import { checkZone, instantOf, isoIn, parseTime, wallClock } from "../_shared/zone.ts"
 
 const Config = Schema.Struct({
   min_interval: Schema.optionalWith(Schema.String, { default: () => "60s" }),
