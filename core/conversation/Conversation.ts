@@ -177,12 +177,19 @@ export const conversationBehavior = (
         const base = { at: started, correlationId: target.correlationId, persona: persona.id, conversationId: id }
         const labels = { persona: persona.id, channel: target.channel }
         const room = env.channel(target.channel)?.context(target)
+        // A message answered again after a crash is in the transcript already (the interrupted turn stored it): the
+        // model sees it once, as the message being answered, and it is not stored a second time.
+        const ids = new Set(messages.map((message) => message.messageId))
+        const isAgain = (entry: StoredMessage) =>
+          entry.role === "user" && entry.inboundId !== undefined && ids.has(entry.inboundId)
+        const window = yield* windowOf(persona)
+        const stored = new Set(history.filter(isAgain).map((entry) => entry.inboundId))
         const input: TurnInput = {
           persona,
           conversationId: id,
           correlationId: target.correlationId,
           turnId: target.turnId,
-          history: yield* windowOf(persona),
+          history: stored.size > 0 ? window.filter((entry) => !isAgain(entry)) : window,
           messages,
           ...(instruction === undefined ? {} : { instruction }),
           ...(room === undefined ? {} : { room }),
@@ -199,7 +206,7 @@ export const conversationBehavior = (
           emit: (event: TurnEvent) =>
             event._tag === "ReplyDelta" || event._tag === "Typing" ? deliver(sink, event) : bus.publish(event)
         }
-        yield* remember(messages.map(userMessageOf))
+        yield* remember(messages.filter((message) => !stored.has(message.messageId)).map(userMessageOf))
         // Record which turn answers these messages before anything is sent, so a restart can finish this very turn.
         for (const message of messages) {
           if (message !== recorded) yield* store.markInbound(message.messageId, "received", target.turnId)

@@ -230,11 +230,14 @@ export const makeRouter = (
     const sweep = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       const ttl = env.persona().memory.idleTtl
+      const idle: Array<string> = []
       for (const [id, entry] of conversations) {
         if (now - entry.lastActive < ttl || !isIdle(entry.ref)) continue
         conversations.delete(id)
-        yield* supervisor.stop(id)
+        idle.push(id)
       }
+      // Many at once: a sweep must keep up with thousands of conversations going quiet.
+      yield* Effect.forEach(idle, (id) => supervisor.stop(id), { concurrency: 64, discard: true })
     })
     const interval = () => Duration.millis(Math.min(30_000, Math.max(100, env.persona().memory.idleTtl / 4)))
     yield* Effect.forkScoped(

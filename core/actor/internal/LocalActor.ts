@@ -252,6 +252,15 @@ export class LocalActor<M, R> implements ActorNode, Inbox<M> {
       if (!fiber || this.state === "failed" || this.state === "stopped") return this.mailbox.drain()
       const handback = options.mode === "handback" ? this.mailbox.drain() : []
       this.stopping = true
+      if (this.state === "ready" && this.mailbox.parked) {
+        // Idle: parked in `awaitMessage` with nothing queued, so it holds no message and can simply be interrupted
+        // (the cheap path that passivating thousands of idle conversations takes).
+        this.state = "stopping"
+        yield* Fiber.interrupt(fiber)
+        yield* this.closeScope(Exit.interrupt(fiber.id()))
+        this.state = "stopped"
+        return handback
+      }
       if (this.state === "ready") {
         // The loop ends once the mailbox is empty; if it is waiting for a message, wake it so it notices.
         this.state = "stopping"
