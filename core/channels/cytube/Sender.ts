@@ -91,6 +91,12 @@ export class Sender {
   private readonly ambiguous = new Set<string>()
   /** Keys already sent a second time: never a third. */
   private readonly resent = new Set<string>()
+  /**
+   * What `reconcile` decided for entries of earlier incarnations: the platform id of a line found or resent, or
+   * `undefined` for one given up. A reply of a resumed turn may have read such an entry as `pending` just before it
+   * was settled; its `send` then returns that outcome instead of putting the line in the room a second time.
+   */
+  private readonly settled = new Map<string, string | undefined>()
   private readonly startedAt = Date.now()
 
   constructor(private readonly options: SenderOptions) {}
@@ -165,7 +171,19 @@ export class Sender {
   /** Send one line (a chunk of a reply) and wait until the room has it. */
   send(destination: Destination, text: string, key: string): Effect.Effect<string, DeliveryError> {
     return this.lock.withPermits(1)(
-      this.deliver(destination, wireText(text), key).pipe(
+      Effect.suspend(() => {
+        if (!this.settled.has(key)) return this.deliver(destination, wireText(text), key)
+        const id = this.settled.get(key)
+        return id !== undefined
+          ? Effect.succeed(id)
+          : Effect.fail(
+              new DeliveryError({
+                channel: this.options.channel,
+                reason: `line ${key} was given up after a restart or reconnect (outcome unknown): not sent again`,
+                ambiguous: true
+              })
+            )
+      }).pipe(
         Effect.tapError((error) =>
           Effect.sync(() => {
             if (error.ambiguous) this.ambiguous.add(key)
@@ -193,25 +211,41 @@ export class Sender {
   }
 
   private settleEntry(store: Store["Type"], entry: OutboxEntry, info: Joined, staleAfter: number) {
+    const drop = () =>
+      Effect.zipRight(
+        Effect.sync(() => this.settled.set(entry.key, undefined)),
+        store.outboxMark(entry.key, "dropped")
+      )
+    // A line in the room is recorded as sent at once (committed), like every sent chunk.
+    const sent = (id: string) =>
+      Effect.gen(this, function* () {
+        this.settled.set(entry.key, id)
+        yield* store.outboxMark(entry.key, "sent", id)
+        yield* store.commit.pipe(
+          Effect.catchAll((error) =>
+            Effect.logWarning(`outbox ${entry.key}: recording it as sent failed: ${error.message}`)
+          )
+        )
+      })
     return Effect.gen(this, function* () {
       const destination = destinationOf(entry.conversationId)
       const wire = wireText(entry.text)
       const label = `outbox ${entry.key} ("${matchKey(wire, 40)}")`
       if (Date.now() - entry.createdAt > staleAfter) {
-        yield* store.outboxMark(entry.key, "dropped")
+        yield* drop()
         return yield* Effect.logWarning(`${label}: outcome unknown and older than ${staleAfter} ms; dropped`)
       }
       if (destination.kind === "pm") {
-        yield* store.outboxMark(entry.key, "dropped")
+        yield* drop()
         return yield* Effect.logWarning(`${label}: a PM whose outcome is unknown (CyTube cannot tell); not resent`)
       }
       const verdict = checkReplay(info.replay, info.name, wire, entry.createdAt + this.offset)
       if (verdict === "seen") {
-        yield* store.outboxMark(entry.key, "sent", "cytube:replay")
+        yield* sent("cytube:replay")
         return yield* Effect.logInfo(`${label}: found in the room's replay; marked sent`)
       }
       if (verdict === "uncertain" || this.resent.has(entry.key)) {
-        yield* store.outboxMark(entry.key, "dropped")
+        yield* drop()
         return yield* Effect.logWarning(
           verdict === "uncertain"
             ? `${label}: not in the room's replay, but older than the replay window; dropped, not resent`
@@ -221,9 +255,9 @@ export class Sender {
       this.resent.add(entry.key)
       yield* Effect.logInfo(`${label}: not in the room's replay; sending it again (once)`)
       const result = yield* Effect.either(this.deliver(destination, wire, entry.key))
-      if (result._tag === "Right") yield* store.outboxMark(entry.key, "sent", result.right)
+      if (result._tag === "Right") yield* sent(result.right)
       else {
-        yield* store.outboxMark(entry.key, "dropped")
+        yield* drop()
         yield* Effect.logWarning(`${label}: resend failed (${result.left.reason}); dropped`)
       }
     })

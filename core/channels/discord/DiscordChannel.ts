@@ -115,7 +115,11 @@ export const makeDiscordChannel =
         enforceNonce: true,
         // Nothing here reads old messages: keep the per-channel message cache tiny so memory stays flat.
         makeCache: Options.cacheWithLimits({ ...Options.DefaultMakeCacheSettings, MessageManager: 10 }),
-        rest: { ...(config.api === undefined ? {} : { api: config.api }), ...options.rest },
+        rest: {
+          ...(config.api === undefined ? {} : { api: config.api }),
+          ...(config.requestTimeout === undefined ? {} : { timeout: config.requestTimeout }),
+          ...options.rest
+        },
         ...(options.waitGuildTimeoutMs === undefined ? {} : { waitGuildTimeout: options.waitGuildTimeoutMs }),
         ...(options.identifyThrottle === false
           ? { ws: { buildIdentifyThrottler: () => ({ waitForIdentify: async () => {} }) } }

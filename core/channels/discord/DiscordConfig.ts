@@ -41,6 +41,11 @@ export const DiscordConfig = Schema.Struct({
    * 5 s, shared by every reply in that channel), so parallel conversations in one channel never exceed it.
    */
   editInterval: withDefault("edit_interval", Millis, () => 1000),
+  /**
+   * How long one REST call may take before discord.js gives up on it and tries again (message creates carry a nonce,
+   * so a retry never doubles a message). Default: discord.js's 15 s.
+   */
+  requestTimeout: optionalField("request_timeout", Millis),
   reply: optionalField("reply", ReplyPolicyOverride)
 })
 export type DiscordConfig = typeof DiscordConfig.Type

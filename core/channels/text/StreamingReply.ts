@@ -4,8 +4,9 @@
  * and the final text replaces it, split into as many messages as the platform's limit needs. A typing indicator is kept
  * alive while the model thinks. Adapters provide the three platform calls; everything else is here.
  *
- * Every message a reply sends goes through the outbox first (`<turnId>:<chunk>`, committed before the platform call),
- * so after a crash the runtime knows which chunks may already be out and never posts one twice.
+ * Every message a reply sends goes through the outbox first (`<turnId>:<chunk>`, committed before the platform call,
+ * recorded as sent in a commit right after it), so after a crash the runtime knows which chunks are out (and edits
+ * them) and which may be (and never posts those twice).
  */
 import { Clock, Duration, Effect, Fiber, type Scope } from "effect"
 import type { Store } from "../../store/Store.ts"
@@ -61,19 +62,26 @@ export const makeStreamingReply = (
   let streamBroken = false
   const minFirst = options.minFirstChunk ?? 20
 
-  /** Send one chunk through the outbox: recorded and committed before the platform call. */
+  /** Chunks whose send this reply saw refused for certain (nothing reached the platform): they may go again. */
+  const refused = new Set<string>()
+
+  /**
+   * Send one chunk through the outbox: recorded and committed before the platform call; marked sent and committed
+   * right after it, so a crash a moment later still knows the message exists (and edits it instead of posting again).
+   */
   const sendChunk = (text: string, chunk: number) =>
     Effect.gen(function* () {
       const key = chunkKey(target.turnId, chunk)
       const existing = yield* store.outboxGet(key)
       if (existing?.status === "sent" && existing.platformId) return existing.platformId
       // A chunk whose send had an unknown outcome may be on the platform already: sending it again could post it
-      // twice. (`dropped` means it certainly is not, so it may go again.)
-      if (existing?.status === "unknown") {
+      // twice. The same goes for one a channel gave up on (`dropped` by its startup or recovery rule after a crash or
+      // a timeout): only a refusal this reply saw itself proves the chunk is not there, so only that one may go again.
+      if (existing?.status === "unknown" || (existing?.status === "dropped" && !refused.has(key))) {
         return yield* Effect.fail(
           new DeliveryError({
             channel: options.channel,
-            reason: `chunk ${key} has an unknown outcome: not sent again`,
+            reason: `chunk ${key} has an unknown outcome (${existing.status}): not sent again`,
             ambiguous: true
           })
         )
@@ -92,10 +100,23 @@ export const makeStreamingReply = (
           (error) => new DeliveryError({ channel: options.channel, reason: error.message, ambiguous: false })
         )
       )
-      const sent = yield* ops
-        .send(text, chunk)
-        .pipe(Effect.tapError((error) => store.outboxMark(key, error.ambiguous ? "unknown" : "dropped")))
+      const sent = yield* ops.send(text, chunk).pipe(
+        Effect.tapError((error) =>
+          error.ambiguous
+            ? store.outboxMark(key, "unknown")
+            : Effect.zipRight(
+                Effect.sync(() => refused.add(key)),
+                store.outboxMark(key, "dropped")
+              )
+        )
+      )
       yield* store.outboxMark(key, "sent", sent)
+      // The message exists now: make that durable at once (a crash before this commit is the remaining window).
+      yield* store.commit.pipe(
+        Effect.catchAll((error) =>
+          Effect.logWarning(`outbox: chunk ${key} was sent, but recording it failed: ${error.message}`)
+        )
+      )
       return sent
     })
 
