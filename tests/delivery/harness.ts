@@ -11,6 +11,12 @@ import { tempDir } from "../support/tmp.ts"
 const root = join(import.meta.dir, "..", "..")
 const main = join(root, "core", "cli", "main.ts")
 
+/** Children still running: killed if the test process exits first (a test that timed out never reaches `finally`). */
+const live = new Set<ReturnType<typeof Bun.spawn>>()
+process.once("exit", () => {
+  for (const proc of live) proc.kill("SIGKILL")
+})
+
 /** Poll `predicate` (every 10 ms) until it returns something truthy; throws with `label` after `timeoutMs`. */
 export const waitUntil = async <T>(
   label: string,
@@ -201,6 +207,8 @@ export class Scenario {
       stderr: "pipe",
       env: { ...process.env, NO_COLOR: "1" }
     })
+    live.add(proc)
+    void proc.exited.then(() => live.delete(proc))
     const child = new TroupeProcess(`troupe #${this.children.length + 1}`, proc)
     this.children.push(child)
     await child.ready()
