@@ -9,6 +9,8 @@
  * A Worker isolates faults (a hang, a crash, a memory leak ends with the Worker), not hostile code: a plugin shares
  * the process, its file system and its environment. Only install plugins you trust.
  */
+
+import { fileURLToPath } from "node:url"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { formatDecodeError } from "./internal/decodeError.ts"
@@ -32,10 +34,25 @@ let cleanup: Cleanup | undefined
 let resultLimit = defaultResultLimit
 const running = new Map<number, AbortController>()
 
+/** The SDK's own file: plugin imports of it are answered with this Worker's copy (see the loader below). */
+const sdkPath = fileURLToPath(new URL("./sdk.ts", import.meta.url))
+const loaderOf = (path: string) =>
+  path.endsWith(".tsx") ? "tsx" : path.endsWith(".jsx") ? "jsx" : path.endsWith(".ts") ? "ts" : "js"
+
 Bun.plugin({
   name: "troupe-sdk",
   setup(build) {
     build.onLoad({ filter: /[\\/]core[\\/]plugins[\\/]sdk\.ts$/ }, () => ({ exports: { ...sdk }, loader: "object" }))
+    // `troupe/sdk` must resolve wherever the plugin folder is (`runtime.plugins` may point outside the Troupe folder,
+    // where the package's own export does not reach): a plugin's source files get it rewritten to the SDK's path, on
+    // the same line, so error positions stay right.
+    build.onLoad({ filter: /^(?!.*[\\/]node_modules[\\/]).*\.(ts|tsx|js|jsx|mjs)$/ }, async (args) => {
+      const text = await Bun.file(args.path).text()
+      const contents = text.includes("troupe/sdk")
+        ? text.replace(/(["'])troupe\/sdk\1/g, JSON.stringify(sdkPath))
+        : text
+      return { contents, loader: loaderOf(args.path) }
+    })
   }
 })
 

@@ -204,3 +204,26 @@ describe("Actor", () => {
       })
     ))
 })
+
+describe("Actor spawned from an uninterruptible region", () => {
+  test("is still interruptible: a stop that times out on its drain interrupts it", () =>
+    runTest(
+      Effect.gen(function* () {
+        const root = yield* Actor.root()
+        const gate = yield* Deferred.make<void>()
+        const child = yield* Effect.uninterruptible(
+          root.spawn(
+            { id: "stuck" },
+            Effect.succeed((_: number) => Deferred.await(gate))
+          )
+        )
+        yield* child.send(1)
+        yield* settle
+        const stopping = yield* Effect.fork(root.stop("stuck", { timeout: "1 second" }))
+        yield* settle
+        yield* TestClock.adjust("1 second")
+        yield* stopping.await
+        expect(child.state).toBe("stopped")
+      })
+    ))
+})

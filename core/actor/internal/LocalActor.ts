@@ -122,7 +122,9 @@ export class LocalActor<M, R> implements ActorNode, Inbox<M> {
   }
 
   start(): Effect.Effect<void, never, R> {
-    return Effect.map(Effect.forkDaemon(this.live()), (fiber) => {
+    // Interruptible whatever the caller is: a fiber forked inside an uninterruptible region (e.g. a plugin version
+    // swap) would otherwise inherit it, and `stop` could never interrupt the actor after its drain timeout.
+    return Effect.map(Effect.forkDaemon(Effect.interruptible(this.live())), (fiber) => {
       this.fiber = fiber
     })
   }
@@ -252,15 +254,6 @@ export class LocalActor<M, R> implements ActorNode, Inbox<M> {
       if (!fiber || this.state === "failed" || this.state === "stopped") return this.mailbox.drain()
       const handback = options.mode === "handback" ? this.mailbox.drain() : []
       this.stopping = true
-      if (this.state === "ready" && this.mailbox.parked) {
-        // Idle: parked in `awaitMessage` with nothing queued, so it holds no message and can simply be interrupted
-        // (the cheap path that passivating thousands of idle conversations takes).
-        this.state = "stopping"
-        yield* Fiber.interrupt(fiber)
-        yield* this.closeScope(Exit.interrupt(fiber.id()))
-        this.state = "stopped"
-        return handback
-      }
       if (this.state === "ready") {
         // The loop ends once the mailbox is empty; if it is waiting for a message, wake it so it notices.
         this.state = "stopping"

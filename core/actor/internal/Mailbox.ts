@@ -25,11 +25,6 @@ export class Mailbox<A> {
 
   constructor(readonly capacity: number) {}
 
-  /** The consumer is parked in `awaitMessage` and nothing is queued: it holds no message. */
-  get parked(): boolean {
-    return this.waiter !== undefined && this.head >= this.items.length && !this.putters?.length
-  }
-
   /** Messages queued, including senders waiting for room. */
   get size(): number {
     return this.items.length - this.head + (this.putters?.length ?? 0)

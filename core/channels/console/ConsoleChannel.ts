@@ -3,6 +3,7 @@
  * router and reply policy as every other channel; the answer streams back as it is written. `/reset` forgets the
  * conversation, `/quit` (or Ctrl-D) ends the chat.
  */
+import { createInterface } from "node:readline"
 import { Effect, Queue, Stream } from "effect"
 import type { EventBusService } from "../../events/EventBus.ts"
 import type { MessageReceived } from "../../events/Events.ts"
@@ -14,13 +15,32 @@ export interface ConsoleIo {
   readonly write: (text: string) => void
 }
 
-/** Standard input and output. */
+/**
+ * Standard input and output. Lines come through `node:readline` into a queue: closing it on shutdown never waits for
+ * the terminal (an async iterator over stdin would wait for the next line before it lets go).
+ */
 export const stdio: ConsoleIo = {
-  lines: Stream.fromAsyncIterable(console as unknown as AsyncIterable<string>, () => undefined as never),
+  lines: Stream.unwrapScoped(
+    Effect.gen(function* () {
+      const queue = yield* Queue.unbounded<string | typeof endOfInput>()
+      const reader = yield* Effect.acquireRelease(
+        Effect.sync(() => createInterface({ input: process.stdin, terminal: false })),
+        (reader) => Effect.sync(() => reader.close())
+      )
+      reader.on("line", (line) => queue.unsafeOffer(line))
+      reader.on("close", () => queue.unsafeOffer(endOfInput))
+      return Stream.fromQueue(queue).pipe(
+        Stream.takeWhile((line): line is string => line !== endOfInput),
+        Stream.map((line) => line as string)
+      )
+    })
+  ),
   write: (text) => {
     process.stdout.write(text)
   }
 }
+
+const endOfInput: unique symbol = Symbol("end of input")
 
 export const makeConsoleChannel = (
   persona: { readonly id: string; readonly title: () => string },

@@ -39,7 +39,12 @@ export const runChat = async (loaded: LoadedConfig, personaId: string) => {
     yield* Deferred.await(finished)
     yield* Fiber.interrupt(main)
   }).pipe(Effect.provide(runtimeLayer(loaded, options)))
-  const exit = await Effect.runPromiseExit(program)
+  // Ctrl-C or SIGTERM ends the chat like /quit: the runtime shuts down in order and the store is flushed.
+  const fiber = Effect.runFork(program)
+  const stop = () => Effect.runFork(Fiber.interrupt(fiber))
+  process.once("SIGINT", stop)
+  process.once("SIGTERM", stop)
+  const exit = await Effect.runPromise(Fiber.await(fiber))
   if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) {
     process.stderr.write(`${describeFailure(exit.cause)}\n`)
     process.exit(1)
