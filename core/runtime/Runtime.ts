@@ -12,7 +12,7 @@
  * ```
  */
 import { resolve } from "node:path"
-import { Deferred, Effect, ExecutionStrategy, Exit, Layer, Queue, Scope } from "effect"
+import { Deferred, Effect, ExecutionStrategy, Exit, Layer, Queue, Runtime as RuntimeModule, Scope } from "effect"
 import * as Actor from "../actor/Actor.ts"
 import { ActorSystem } from "../actor/ActorSystem.ts"
 import type { ChannelInstance } from "../channels/Channel.ts"
@@ -140,6 +140,7 @@ export const startRuntime = (options: RuntimeOptions = {}) =>
     const personasRegistry = yield* Personas
     const host = yield* PluginHost
     const hostApi = yield* HostApi
+    const fiberRuntime = yield* Effect.runtime<never>()
     const dryRun = options.dryRun ?? config.runtime.dryRun
     defineTroupeMetrics(registry, { actors: () => system.snapshot() })
 
@@ -266,15 +267,23 @@ export const startRuntime = (options: RuntimeOptions = {}) =>
       scheduler,
       // SIGHUP: plugin settings come from config.yaml as it is now; the rest of it (providers, http, store) needs a
       // restart. A broken config.yaml is reported and the reload goes on with the settings already running.
-      reload: Effect.gen(function* () {
-        const fresh = yield* Effect.either(loadConfig({ ...(loaded.file ? { file: loaded.file } : {}), cwd }))
-        if (fresh._tag === "Left") {
-          yield* Effect.logError(`config.yaml not reloaded: ${fresh.left.message}`)
-          return yield* host.reloadAll()
-        }
-        yield* registerGuardedFetch(fresh.right.config.plugins.http_fetch).pipe(Effect.provideService(HostApi, hostApi))
-        yield* host.reloadAll(fresh.right.config.plugins)
-      })
+      // It runs on the runtime's own fiber runtime (its logger, level and redaction), whoever triggers it.
+      reload: Effect.promise(() =>
+        RuntimeModule.runPromise(fiberRuntime)(
+          Effect.gen(function* () {
+            const fresh = yield* Effect.either(loadConfig({ ...(loaded.file ? { file: loaded.file } : {}), cwd }))
+            if (fresh._tag === "Left") {
+              yield* Effect.logError(`config.yaml not reloaded: ${fresh.left.message}`)
+              return yield* host.reloadAll()
+            }
+            yield* registerGuardedFetch(fresh.right.config.plugins.http_fetch).pipe(
+              Effect.provideService(HostApi, hostApi)
+            )
+            yield* host.reloadAll(fresh.right.config.plugins)
+            yield* Effect.logInfo("reloaded personas and plugins (SIGHUP)")
+          })
+        )
+      )
     }
     return runtime
   })

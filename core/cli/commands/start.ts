@@ -42,11 +42,7 @@ export const runStart = async (loaded: LoadedConfig, flags: StartFlags) => {
   process.on("SIGINT", () => stop("SIGINT"))
   process.on("SIGTERM", () => stop("SIGTERM"))
   process.on("SIGHUP", () => {
-    Effect.runFork(
-      Effect.flatMap(Deferred.await(ready), (runtime) => runtime.reload).pipe(
-        Effect.zipRight(Effect.logInfo("reloaded personas and plugins (SIGHUP)"))
-      )
-    )
+    Effect.runFork(Effect.flatMap(Deferred.await(ready), (runtime) => runtime.reload))
   })
 
   const exit = await Effect.runPromise(Fiber.await(fiber))
