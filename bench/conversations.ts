@@ -158,8 +158,9 @@ const layer = Layer.mergeAll(
 ).pipe(Layer.orDie)
 
 const program = Effect.gen(function* () {
-  const heap = yield* heapPerConversation
+  // The plateau first, on a fresh process: RSS is not given back once reached, so an earlier phase would count.
   const { samples, seconds } = yield* plateau
+  const heap = yield* heapPerConversation
   const decisions = policyRate()
   const rss = samples.map(
     ([n, mb, alive, heap]) => `${fmt(n / 1000)}k: ${fmt(mb)} MB RSS, ${fmt(heap)} MB live heap, ${fmt(alive)} alive`

@@ -197,10 +197,12 @@ export class ReplyPolicyState {
 
   private record(input: PolicyInput, decision: Extract<Decision, { decision: "answer" }>) {
     const { message, now, room, policy } = input
-    this.answers.add(`user:${message.author.id}`, now)
-    this.answers.add(`room:${room}`, now)
-    this.answers.add("global", now)
-    if (decision.trigger !== undefined) this.answers.add(`trigger:${decision.trigger}`, now)
+    // Only what a configured limit will look at is kept: a persona without limits keeps nothing per user or room.
+    const { cooldown, rateLimit } = policy
+    if (cooldown.user > 0 || rateLimit.user) this.answers.add(`user:${message.author.id}`, now)
+    if (cooldown.room > 0 || rateLimit.room) this.answers.add(`room:${room}`, now)
+    if (cooldown.global > 0 || rateLimit.global) this.answers.add("global", now)
+    if (decision.trigger !== undefined && cooldown.trigger > 0) this.answers.add(`trigger:${decision.trigger}`, now)
     const text = message.text.trim().toLowerCase()
     if (policy.duplicateWindow > 0 && text.length > 0 && !message.command) {
       this.recentTexts.set(`${room}\u0000${message.author.id}\u0000${text}`, now)
@@ -234,6 +236,7 @@ export class ReplyPolicyState {
       rateLimit.user?.windowMs ?? 0,
       rateLimit.room?.windowMs ?? 0,
       rateLimit.global?.windowMs ?? 0,
+      // "Slow down" notices are remembered for the user window (at least a minute, see `limited`).
       60_000
     )
     this.answers.sweep(now - longest)

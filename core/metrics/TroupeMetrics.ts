@@ -54,7 +54,12 @@ export interface TroupeMetricsOptions {
  * Define the runtime's metrics on `registry`. Calling it again on the same registry returns the same handles (pass
  * `actors` only once: a second collect function for the same gauge is refused).
  */
+const defined = new WeakMap<MetricsRegistry, TroupeMetrics>()
+
 export const defineTroupeMetrics = (registry: MetricsRegistry, options: TroupeMetricsOptions = {}): TroupeMetrics => {
+  // Every conversation actor asks for the handles when it starts: after the first time they come from here.
+  const known = defined.get(registry)
+  if (known && !options.actors) return known
   const personaChannel = ["persona", "channel"] as const
   const personaModel = ["persona", "provider", "model"] as const
   const metrics: TroupeMetrics = {
@@ -88,6 +93,7 @@ export const defineTroupeMetrics = (registry: MetricsRegistry, options: TroupeMe
     )
   }
   if (options.actors !== undefined) defineActorMetrics(registry, options.actors)
+  defined.set(registry, metrics)
   return metrics
 }
 

@@ -89,12 +89,26 @@ export const makeStore = (options: OpenOptions): Effect.Effect<StoreService, Sto
     )
     // Ids recorded by `recordInbound` since the last flush: the dedupe check sees them without forcing a commit.
     const pendingInbound = new Set<string>()
-    writer.onFlush(() => pendingInbound.clear())
+    // Conversations and cursors with buffered writes: a read of another one needs no flush (it cannot see a
+    // difference), which spares a transaction per conversation that starts (its first history read).
+    const pendingConversations = new Set<string>()
+    const pendingCursors = new Set<string>()
+    writer.onFlush(() => {
+      pendingInbound.clear()
+      pendingConversations.clear()
+      pendingCursors.clear()
+    })
 
     /** A read: commit what is buffered first, so the read sees it. */
     const read = <A>(f: () => A): Effect.Effect<A> =>
       Effect.sync(() => {
         writer.flush()
+        return f()
+      })
+    /** A read that only buffered writes to `key` (in `pending`) could change: flush only if there are some. */
+    const readOf = <A>(pending: ReadonlySet<string>, key: string, f: () => A): Effect.Effect<A> =>
+      Effect.sync(() => {
+        if (pending.has(key)) writer.flush()
         return f()
       })
     const now = <A>(f: (now: number) => A): Effect.Effect<A> =>
@@ -103,12 +117,17 @@ export const makeStore = (options: OpenOptions): Effect.Effect<StoreService, Sto
     const service: StoreService = {
       path: options.path,
 
-      appendMessage: (message) => Effect.sync(() => writer.write(writes.appendMessage, messageBindings(message))),
+      appendMessage: (message) =>
+        Effect.sync(() => {
+          writer.write(writes.appendMessage, messageBindings(message))
+          pendingConversations.add(message.conversationId)
+        }),
       history: (conversationId, limit) =>
-        read(() =>
+        readOf(pendingConversations, conversationId, () =>
           (reads.history.all(conversationId, Math.max(0, limit)) as Array<MessageRow>).map(toMessage).reverse()
         ),
-      messageCount: (conversationId) => read(() => (reads.messageCount.get(conversationId) as { n: number }).n),
+      messageCount: (conversationId) =>
+        readOf(pendingConversations, conversationId, () => (reads.messageCount.get(conversationId) as { n: number }).n),
       trimHistory: (conversationId, keepLast) =>
         read(() => reads.trimHistory.run(conversationId, Math.max(0, Math.floor(keepLast))).changes),
       clearHistory: (conversationId) => read(() => reads.clearHistory.run(conversationId).changes),
@@ -130,8 +149,13 @@ export const makeStore = (options: OpenOptions): Effect.Effect<StoreService, Sto
         read(() => reads.searchNotes.all(owner, containsPattern(query), limit) as Array<Note>),
       deleteNote: (owner, key) => read(() => reads.deleteNote.run(owner, key).changes > 0),
 
-      getCursor: (key) => read(() => (reads.getCursor.get(key) as { value: string } | null)?.value),
-      setCursor: (key, value) => now((at) => writer.write(writes.setCursor, [key, value, at])),
+      getCursor: (key) =>
+        readOf(pendingCursors, key, () => (reads.getCursor.get(key) as { value: string } | null)?.value),
+      setCursor: (key, value) =>
+        now((at) => {
+          writer.write(writes.setCursor, [key, value, at])
+          pendingCursors.add(key)
+        }),
 
       addUsage: (row) =>
         Effect.sync(() =>
