@@ -144,16 +144,11 @@ const policyRate = () => {
 }
 
 const dir = mkdtempSync(join(tmpdir(), "troupe-conversations-"))
-const noTools = Layer.succeed(Tools, {
-  specs: () => [],
-  names: () => [],
-  call: () => Effect.succeed({ ok: false, content: "none", durationMs: 0 })
-})
 const layer = Layer.mergeAll(
   Store.layer({ path: join(dir, "bench.db"), flushDelayMs: 5 }),
   Metrics.layer,
   LlmProviders.layerTest([makeInstantProvider({ reply: "Hi!" })]),
-  noTools,
+  Tools.layerNone,
   ActorSystem.layer.pipe(Layer.provideMerge(EventBus.layer))
 ).pipe(Layer.orDie)
 

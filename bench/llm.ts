@@ -38,13 +38,8 @@ const provider = makeOpenAiProvider({
   maxRetries: 0
 })
 const instant = makeInstantProvider({ reply: "echo: a short answer" })
-const noTools = Layer.succeed(Tools, {
-  specs: () => [],
-  names: () => [],
-  call: () => Effect.succeed({ ok: false, content: "", durationMs: 0 })
-})
 const runtime = ManagedRuntime.make(
-  Layer.mergeAll(LlmProviders.layerTest([provider, instant]), noTools, Store.layerMemory)
+  Layer.mergeAll(LlmProviders.layerTest([provider, instant]), Tools.layerNone, Store.layerMemory)
 )
 
 const makePersona = (model: Record<string, unknown>): PersonaDefinition => ({

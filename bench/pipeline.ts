@@ -122,16 +122,11 @@ const pipeline = (loops: number) =>
   })
 
 const dir = mkdtempSync(join(tmpdir(), "troupe-pipeline-"))
-const noTools = Layer.succeed(Tools, {
-  specs: () => [],
-  names: () => [],
-  call: () => Effect.succeed({ ok: false, content: "none", durationMs: 0 })
-})
 const layer = Layer.mergeAll(
   Store.layer({ path: join(dir, "bench.db"), flushDelayMs: 5 }),
   Metrics.layer,
   LlmProviders.layerTest([makeInstantProvider({ reply: "Sure, here is a short answer." })]),
-  noTools,
+  Tools.layerNone,
   ActorSystem.layer.pipe(Layer.provideMerge(EventBus.layer))
 ).pipe(Layer.orDie)
 

@@ -2,7 +2,7 @@
  * How the agent loop reaches tools: the specs the model may call, and one `call` that never fails (a failed call is
  * an outcome the model reads). The plugin host implements it with one Worker per plugin.
  */
-import { Context, type Effect } from "effect"
+import { Context, Effect, Layer } from "effect"
 import type { ToolSpec } from "../llm/Provider.ts"
 
 /** Who is calling: injected by the host from the conversation, never taken from the model's arguments. */
@@ -39,4 +39,11 @@ export interface ToolsService {
   readonly redactArguments?: (tool: string, argumentsJson: string) => string
 }
 
-export class Tools extends Context.Tag("troupe/Tools")<Tools, ToolsService>() {}
+export class Tools extends Context.Tag("troupe/Tools")<Tools, ToolsService>() {
+  /** No tools at all (benchmarks, tests, embedders that want none): every call is an "unknown tool" outcome. */
+  static readonly layerNone = Layer.succeed(Tools, {
+    specs: () => [],
+    names: () => [],
+    call: (name) => Effect.succeed({ ok: false, content: `unknown tool ${name}`, durationMs: 0 })
+  })
+}

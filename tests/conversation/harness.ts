@@ -14,11 +14,7 @@ import { Tools } from "../../core/tools/Tools.ts"
 import { personaOf } from "../support/persona.ts"
 
 /** No tools loaded. */
-export const noTools = Layer.succeed(Tools, {
-  specs: () => [],
-  names: () => [],
-  call: () => Effect.succeed({ ok: false, content: "no tools here", durationMs: 0 })
-})
+export const noTools = Tools.layerNone
 
 /** Store in memory, metrics, no tools, and these providers. */
 export const conversationLayer = (providers: ReadonlyArray<LlmProvider> = [makeInstantProvider()]) =>

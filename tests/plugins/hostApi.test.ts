@@ -6,19 +6,10 @@ import type { ToolCallContext } from "../../core/tools/Tools.ts"
 import { Tools } from "../../core/tools/Tools.ts"
 import { pluginSource } from "../fixtures/plugins.ts"
 import { runLive } from "../support/effect.ts"
-import { tempDir } from "../support/tmp.ts"
-import { context, withHost } from "./support.ts"
+import { context, projectFolders, withHost } from "./support.ts"
 
-const dirs: Array<{ cleanup: () => void }> = []
-afterAll(() => {
-  for (const dir of dirs) dir.cleanup()
-})
-
-const folders = (files: Record<string, string>) => {
-  const tmp = tempDir(files)
-  dirs.push(tmp)
-  return { pluginsDir: tmp.path("plugins"), personalitiesDir: tmp.path("personalities"), root: tmp.dir }
-}
+const { folders, cleanup } = projectFolders()
+afterAll(cleanup)
 
 const ownerOf = (ctx: ToolCallContext) => `${ctx.persona}/${ctx.userId}`
 

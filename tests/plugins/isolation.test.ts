@@ -3,19 +3,10 @@ import { Effect, Fiber } from "effect"
 import { Tools } from "../../core/tools/Tools.ts"
 import { answering, calculator, hanging, pluginSource } from "../fixtures/plugins.ts"
 import { runLive } from "../support/effect.ts"
-import { tempDir } from "../support/tmp.ts"
-import { context, expectNoWorkers, recordEvents, withHost } from "./support.ts"
+import { context, expectNoWorkers, projectFolders, recordEvents, withHost } from "./support.ts"
 
-const dirs: Array<{ cleanup: () => void }> = []
-afterAll(() => {
-  for (const dir of dirs) dir.cleanup()
-})
-
-const folders = (files: Record<string, string>) => {
-  const tmp = tempDir(files)
-  dirs.push(tmp)
-  return { pluginsDir: tmp.path("plugins"), personalitiesDir: tmp.path("personalities"), root: tmp.dir }
-}
+const { folders, cleanup } = projectFolders()
+afterAll(cleanup)
 
 /** 1-based line of the first line of `source` containing `marker`. */
 const lineOf = (source: string, marker: string) => source.split("\n").findIndex((line) => line.includes(marker)) + 1

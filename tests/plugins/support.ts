@@ -1,4 +1,5 @@
 /** Helpers for plugin host tests: a host over temporary folders, recorded events, a call context, `waitFor`. */
+
 import { Effect, Layer, type Scope } from "effect"
 import type { ActorSystem } from "../../core/actor/ActorSystem.ts"
 import { EventBus } from "../../core/events/EventBus.ts"
@@ -8,6 +9,7 @@ import { HostApi } from "../../core/plugins/HostApi.ts"
 import { liveWorkers } from "../../core/plugins/internal/WorkerProcess.ts"
 import { PluginHost, type PluginHostOptions } from "../../core/plugins/PluginHost.ts"
 import type { ToolCallContext, Tools } from "../../core/tools/Tools.ts"
+import { tempDir } from "../support/tmp.ts"
 
 /** Poll `predicate` until it holds, failing after `timeoutMs`. */
 export const waitFor = async (predicate: () => boolean, timeoutMs = 2000, what = "condition"): Promise<void> => {
@@ -76,3 +78,18 @@ export const eventually = <A, E, R>(
       yield* Effect.sleep("10 millis")
     }
   })
+
+/** Temporary project folders (`plugins/`, `personalities/`) for one test file; call `cleanup` in `afterAll`. */
+export const projectFolders = () => {
+  const dirs: Array<{ cleanup: () => void }> = []
+  return {
+    folders: (files: Record<string, string>) => {
+      const tmp = tempDir(files)
+      dirs.push(tmp)
+      return { pluginsDir: tmp.path("plugins"), personalitiesDir: tmp.path("personalities"), root: tmp.dir }
+    },
+    cleanup: () => {
+      for (const dir of dirs.splice(0)) dir.cleanup()
+    }
+  }
+}

@@ -6,19 +6,10 @@ import { PluginHost } from "../../core/plugins/PluginHost.ts"
 import { Tools } from "../../core/tools/Tools.ts"
 import { calculator, pluginSource } from "../fixtures/plugins.ts"
 import { runLive } from "../support/effect.ts"
-import { tempDir } from "../support/tmp.ts"
-import { context, expectNoWorkers, recordEvents, waitFor, withHost } from "./support.ts"
+import { context, expectNoWorkers, projectFolders, recordEvents, waitFor, withHost } from "./support.ts"
 
-const dirs: Array<{ cleanup: () => void }> = []
-afterAll(() => {
-  for (const dir of dirs) dir.cleanup()
-})
-
-const folders = (files: Record<string, string>) => {
-  const tmp = tempDir(files)
-  dirs.push(tmp)
-  return { pluginsDir: tmp.path("plugins"), personalitiesDir: tmp.path("personalities"), root: tmp.dir }
-}
+const { folders, cleanup } = projectFolders()
+afterAll(cleanup)
 
 describe("plugin tools", () => {
   test("a plugin's tools are described to the model as plain JSON Schema and answer calls", async () => {
