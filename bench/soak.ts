@@ -8,16 +8,18 @@
  * `reply.rate_limit.user` is 6/min), Discord DMs and guild mentions (persona `dc`, with `tools: [calculator, clock]`:
  * messages saying "calc" or "clock" make the fake LLM ask for the tool), CyTube room mentions and PMs (persona `cy`),
  * plus group lines that address nobody; besides, one Telegram user sends DMs fast (`--spam-rate`, rate-limited), and
- * every 15 s a human speaks in a CyTube room where `dc` and `cy` both answer everything, bots included (a bot-loop
+ * every `--loop-every` seconds a human speaks in a CyTube room where `dc` and `cy` both answer everything, bots included (a bot-loop
  * attempt the `bot_turns` guard must stop).
  *
  * Prints: messages sent and answered, duplicates and lost (both must be 0), limited and ignored messages, the
  * bot-loop's lines, reply latency, and the runtime's RSS at start, middle and end with its slope in MB per hour over
- * the second half (least squares; goal < 5 MB/h). Exits 1 when a message is duplicated, lost or misrouted, the bot
- * loop is not bounded, or the runtime died.
+ * the second half (least squares, with its standard error; goal < 5 MB/h, which only a run of half an hour or more
+ * can show: over two minutes GC noise alone is worth hundreds of MB/h). Exits 1 when a message is duplicated, lost or
+ * answered in the wrong chat, a reply carries no marker (cut short), the bot loop is not bounded, or the runtime died.
  *
  * Run: bun bench/soak.ts [--minutes 2] [--rate 20] [--spam-rate 2] [--reload-every 5] [--hup-every 30]
- *        [--persona-every 20] [--grace 30] [--sample 2] [--seed 1] [--source] [--keep]
+ *        [--persona-every 20] [--loop-every 15] [--grace 30] [--sample 2] [--seed 1] [--source] [--keep]
+ * Intervals are in seconds; 0 turns a kind of reload off.
  * `--source` runs `core/cli/main.ts` instead of the bundle (`dist/troupe.js`, rebuilt first when stale); `--keep`
  * keeps the temporary project (config, runtime log, store) and prints its path.
  */
@@ -405,19 +407,47 @@ interface Sample {
   readonly mb: number
   /** Threads of the runtime process (each plugin Worker is one). */
   readonly threads: number
+  /** Anonymous memory (heaps) in MB: RSS minus mapped files. */
+  readonly anon: number
 }
 const samples: Array<Sample> = []
 const rssAtReady = rssOf(child.pid)
+const sample = (elapsedMs: number): Sample => ({
+  t: elapsedMs / 1000,
+  mb: rssOf(child.pid),
+  threads: statusOf(child.pid, "Threads"),
+  anon: statusOf(child.pid, "RssAnon") / 1024
+})
 
-/** Least-squares slope of MB over time, in MB per hour. */
+/** Live actors by kind, from the runtime's `/metrics` (`troupe_actors{kind,state}`). */
+const actorCounts = async (): Promise<string> => {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+    (r) => r.text(),
+    () => ""
+  )
+  const byKind = new Map<string, number>()
+  for (const match of text.matchAll(/^troupe_actors\{kind="([^"]+)",state="([^"]+)"\} (\d+)/gm)) {
+    if (match[2] !== "stopped") byKind.set(match[1]!, (byKind.get(match[1]!) ?? 0) + Number(match[3]))
+  }
+  return [...byKind].map(([kind, n]) => `${n} ${kind}`).join(", ") || "unknown"
+}
+let actorsInMiddle = "unknown"
+
+/**
+ * Least-squares slope of MB over time, in MB per hour, with its standard error (a short run's slope is mostly GC
+ * noise: read it together with the error).
+ */
 const slopePerHour = (points: ReadonlyArray<Sample>) => {
-  if (points.length < 2) return Number.NaN
   const n = points.length
+  if (n < 3) return { slope: Number.NaN, error: Number.NaN }
   const mt = points.reduce((s, p) => s + p.t, 0) / n
   const mm = points.reduce((s, p) => s + p.mb, 0) / n
   const num = points.reduce((s, p) => s + (p.t - mt) * (p.mb - mm), 0)
   const den = points.reduce((s, p) => s + (p.t - mt) ** 2, 0)
-  return den === 0 ? Number.NaN : (num / den) * 3600
+  if (den === 0) return { slope: Number.NaN, error: Number.NaN }
+  const slope = num / den
+  const residuals = points.reduce((s, p) => s + (p.mb - mm - slope * (p.t - mt)) ** 2, 0)
+  return { slope: slope * 3600, error: Math.sqrt(residuals / (n - 2) / den) * 3600 }
 }
 
 // ---------------------------------------------------------------- the replies, from the fakes' records
@@ -505,9 +535,10 @@ while (Date.now() - loadStart < durationMs && childExit === undefined) {
     nextPersona += personaEvery * 1000
   }
   if (elapsed >= nextSample) {
-    samples.push({ t: elapsed / 1000, mb: rssOf(child.pid), threads: statusOf(child.pid, "Threads") })
+    samples.push(sample(elapsed))
     nextSample += sampleSeconds * 1000
   }
+  if (elapsed >= durationMs / 2 && actorsInMiddle === "unknown") actorsInMiddle = await actorCounts()
   if (elapsed >= nextProgress) {
     const answered = answeredMarkers(botLines()).size
     log(
@@ -518,7 +549,8 @@ while (Date.now() - loadStart < durationMs && childExit === undefined) {
   await Bun.sleep(Math.max(1, tickMs - (Date.now() - now)))
 }
 const loadMs = Date.now() - loadStart
-samples.push({ t: loadMs / 1000, mb: rssOf(child.pid), threads: statusOf(child.pid, "Threads") })
+samples.push(sample(loadMs))
+const actorsAtEnd = await actorCounts()
 
 // Grace: wait for the owed replies (and the bot loop) to settle, then a little longer for late duplicates.
 const graceStart = Date.now()
@@ -626,7 +658,6 @@ const loopUnbounded = loopMax > loopBound
 const loopLastGap = loopBots.length === 0 ? Number.NaN : (Date.now() - loopBots.at(-1)!.at) / 1000
 
 // RSS
-const firstHalf = samples.filter((s) => s.t < loadMs / 2000)
 const secondHalf = samples.filter((s) => s.t >= loadMs / 2000)
 const rssStart = samples[0]?.mb ?? Number.NaN
 const rssMiddle = secondHalf[0]?.mb ?? Number.NaN
@@ -694,12 +725,17 @@ report(`soak (${how}, ${fmt(loadMs / 60_000, 1)} min at ${rate} msg/s + ${spamRa
   ],
   [
     "RSS slope",
-    `${fmt(slope, 1)} MB/h over the second half (${secondHalf.length} samples; goal < 5), ${fmt(slopeAll, 1)} MB/h overall; first half ${firstHalf.length} samples`
+    `${fmt(slope.slope, 1)} ± ${fmt(slope.error, 1)} MB/h over the second half (${secondHalf.length} samples; goal < 5), ${fmt(slopeAll.slope, 1)} MB/h over the whole load`
   ],
   [
     "threads",
     `${samples[0]?.threads} at start, ${secondHalf[0]?.threads} in the middle, ${samples.at(-1)?.threads} at the end of the load`
   ],
+  [
+    "anonymous memory",
+    `start ${fmt(samples[0]?.anon ?? 0, 1)} MB, middle ${fmt(secondHalf[0]?.anon ?? 0, 1)} MB, end ${fmt(samples.at(-1)?.anon ?? 0, 1)} MB (RssAnon: heaps, not mapped files)`
+  ],
+  ["live actors", `middle: ${actorsInMiddle}; end: ${actorsAtEnd}`],
   [
     "runtime log",
     `${logLines.length} lines, ${warnings.length} warnings, ${errors.length} errors${childExit === undefined ? "" : `; EXITED with ${childExit}`}`
