@@ -297,6 +297,15 @@ export interface PluginDefinition<Config = any> {
   readonly description?: string
   /** Schema of `plugins.<name>` in config.yaml; the decoded value is `ctx.config`. */
   readonly config?: Schema.Schema<Config, any, never>
+  /**
+   * Whether the plugin is switched on by its config. When it returns false the plugin still loads (so `troupe check`
+   * and reloads see it), but its tools are not offered to any model and calls to them are refused. For plugins that
+   * stay off until config.yaml turns them on, like `workspace` and `exec`. Default: always on.
+   *
+   * @example
+   * enabled: (config) => config.enabled
+   */
+  readonly enabled?: (config: Config) => boolean
   /** Runs once per Worker before any call; may return a cleanup function. Acquire clients and caches here. */
   // biome-ignore lint/suspicious/noConfusingVoidType: a setup that returns nothing is the common case
   readonly setup?: (ctx: SetupContext<Config>) => void | Cleanup | Promise<void | Cleanup>

@@ -108,6 +108,7 @@ export const dashboardOf = (sources: DashboardSources, now: number) =>
         version: plugin.version,
         description: plugin.description,
         tools: plugin.tools,
+        enabled: plugin.enabled,
         file: plugin.file
       })),
       reloads: sources.reloads(),

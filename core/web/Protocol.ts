@@ -184,6 +184,8 @@ export const PluginInfo = Schema.Struct({
   version: Schema.String,
   description: Schema.String,
   tools: Schema.Array(Schema.String),
+  /** False when the plugin's config switches it off (its tools are not offered). */
+  enabled: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   file: Schema.String
 })
 

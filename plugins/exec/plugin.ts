@@ -75,6 +75,7 @@ export default definePlugin({
   version: "1.0.0",
   description: "Run a shell command or a short script in the persona's workspace, sandboxed (off unless enabled)",
   config: Config,
+  enabled: (config) => config.enabled,
   setup: (ctx) => {
     const config = ctx.config as Config
     if (config.enabled && config.sandbox === "off") {

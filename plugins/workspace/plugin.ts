@@ -51,6 +51,7 @@ export default definePlugin({
   version: "1.0.0",
   description: "Read, write, list and search files in the persona's workspace folder (off unless enabled)",
   config: Config,
+  enabled: (config) => config.enabled,
   tools: [
     defineTool({
       name: "workspace",

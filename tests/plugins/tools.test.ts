@@ -58,6 +58,7 @@ describe("plugin tools", () => {
                 version: "1.0.0",
                 description: "",
                 tools: ["add", "divide", "big"],
+                enabled: true,
                 file: "plugins/calculator/plugin.ts"
               }
             ])

@@ -1,6 +1,9 @@
 import { afterAll, describe, expect, test } from "bun:test"
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { Effect } from "effect"
+import { PluginHost } from "../../core/plugins/PluginHost.ts"
+import { Tools } from "../../core/tools/Tools.ts"
 import { tempDir } from "../support/tmp.ts"
 import { callTool, context, sharedBuiltins } from "./support.ts"
 
@@ -134,13 +137,20 @@ describe("workspace", () => {
       ok: false,
       content: "tool workspace is not enabled for plain"
     })
+    // Switched off in config.yaml: not offered to the model at all, and a call is refused by the host.
+    const offered = (on: typeof host) => on.run(Effect.map(Tools, (tools) => tools.specs(["workspace", "exec"])))
+    expect((await offered(off)).map((spec) => spec.name)).toEqual([])
+    expect((await offered(host)).map((spec) => spec.name)).toEqual(["workspace"])
     expect(await off.run(callTool("workspace", { action: "list" }, sage))).toMatchObject({
       ok: false,
-      content: "the workspace is disabled (set plugins.workspace.enabled: true in config.yaml to enable it)"
+      content: "tool workspace is switched off by plugins.workspace in config.yaml"
     })
     expect(await off.run(callTool("exec", { command: "id" }, sage))).toMatchObject({
       ok: false,
-      content: "exec is disabled (set plugins.exec.enabled: true in config.yaml to enable it)"
+      content: "tool exec is switched off by plugins.exec in config.yaml"
     })
+    expect(await off.run(Effect.map(PluginHost, (h) => h.plugins().find((p) => p.name === "exec")?.enabled))).toBe(
+      false
+    )
   })
 })

@@ -40,6 +40,8 @@ export interface PluginStatus {
   readonly version: string
   readonly description: string
   readonly tools: ReadonlyArray<string>
+  /** False when the plugin's config switches it off: its tools are not offered. */
+  readonly enabled: boolean
   readonly file: string
 }
 
@@ -195,7 +197,9 @@ export const makePluginRegistry = (
             file: show(file),
             durationMs: now - started
           })
-          yield* Effect.logInfo(`plugin ${entry} ${info.version} ${old ? "reloaded" : "loaded"}: ${tools.join(", ")}`)
+          yield* Effect.logInfo(
+            `plugin ${entry} ${info.version} ${old ? "reloaded" : "loaded"}: ${tools.join(", ")}${info.enabled ? "" : " (switched off by its config in config.yaml: its tools are not offered)"}`
+          )
         })
       ).pipe(
         Effect.provide(services),
@@ -220,10 +224,11 @@ export const makePluginRegistry = (
         seen.set(info.name, { name: info.name, description: info.description, parameters: info.parameters })
       for (const name of names) {
         const slot = slots.get(name)
-        if (slot) for (const info of slot.version.info.tools) add(info)
-        else {
+        if (slot) {
+          if (slot.version.info.enabled) for (const info of slot.version.info.tools) add(info)
+        } else {
           const tool = toolIndex.get(name)
-          if (tool) add(tool.info)
+          if (tool && slots.get(tool.plugin)?.version.info.enabled) add(tool.info)
         }
       }
       return [...seen.values()]
@@ -241,6 +246,9 @@ export const makePluginRegistry = (
           const plugin = toolIndex.get(name)?.plugin
           const slot = plugin === undefined ? undefined : slots.get(plugin)
           if (!slot) return yield* outcome(false, `unknown tool ${name}`)
+          if (!slot.version.info.enabled) {
+            return yield* outcome(false, `tool ${name} is switched off by plugins.${plugin} in config.yaml`)
+          }
           const result = yield* Effect.either(slot.version.call(name, args.right, context))
           if (Either.isRight(result)) return result.right
           if (slots.get(plugin!) === slot) yield* Effect.yieldNow()
@@ -275,6 +283,7 @@ export const makePluginRegistry = (
           version: slot.version.info.version,
           description: slot.version.info.description,
           tools: slot.version.info.tools.map((tool) => tool.name),
+          enabled: slot.version.info.enabled,
           file: show(slot.file)
         })),
       redactArguments,

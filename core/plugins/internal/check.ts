@@ -24,7 +24,8 @@ const WorkerMessage = Schema.Union(
       version: Text,
       description: Text,
       tools: Schema.Array(ToolInfo),
-      hooks: Schema.Array(Text)
+      hooks: Schema.Array(Text),
+      enabled: Schema.Boolean
     })
   }),
   Schema.TaggedStruct("loadFailed", {

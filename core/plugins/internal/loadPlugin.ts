@@ -161,7 +161,13 @@ export const loadPlugin = async (file: string, pluginName: string, rawConfig: un
   const hooks = Object.entries(plugin.hooks ?? {})
     .filter(([, hook]) => typeof hook === "function")
     .map(([tag]) => tag)
+  let enabled = true
+  if (plugin.enabled !== undefined) {
+    if (typeof plugin.enabled !== "function") throw new PluginProblem("definePlugin enabled must be a function", { file })
+    enabled = plugin.enabled(config) !== false
+  }
   const info: PluginInfo = {
+    enabled,
     name: plugin.name,
     version: plugin.version,
     description: typeof plugin.description === "string" ? plugin.description : "",

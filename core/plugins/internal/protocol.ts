@@ -21,6 +21,8 @@ export interface PluginInfo {
   readonly tools: ReadonlyArray<ToolInfo>
   /** Event tags the plugin has hooks for. */
   readonly hooks: ReadonlyArray<string>
+  /** False when the plugin's `enabled(config)` says it is switched off: its tools are not offered. */
+  readonly enabled: boolean
 }
 
 /** Where a load error points. */

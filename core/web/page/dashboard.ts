@@ -253,7 +253,12 @@ export const makeDashboard = (options: DashboardOptions) => {
       byId("plugins"),
       table(
         ["plugin", "version", "tools", "file"],
-        message.plugins.map((plugin) => [plugin.name, plugin.version, plugin.tools.join(", "), plugin.file]),
+        message.plugins.map((plugin) => [
+          plugin.name,
+          plugin.version,
+          plugin.enabled ? plugin.tools.join(", ") : `${plugin.tools.join(", ")} (off in config.yaml)`,
+          plugin.file
+        ]),
         "No plugins loaded."
       )
     )
