@@ -163,7 +163,8 @@ export const loadPlugin = async (file: string, pluginName: string, rawConfig: un
     .map(([tag]) => tag)
   let enabled = true
   if (plugin.enabled !== undefined) {
-    if (typeof plugin.enabled !== "function") throw new PluginProblem("definePlugin enabled must be a function", { file })
+    if (typeof plugin.enabled !== "function")
+      throw new PluginProblem("definePlugin enabled must be a function", { file })
     enabled = plugin.enabled(config) !== false
   }
   const info: PluginInfo = {
