@@ -7,4 +7,4 @@ import { run } from "./cli/main.ts"
 
 export { main, run } from "./cli/main.ts"
 
-if (import.meta.main) await run(process.argv.slice(2))
+if (import.meta.main) void run(process.argv.slice(2))

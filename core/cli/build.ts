@@ -1,7 +1,12 @@
 /**
- * The bundled runtime: the CLI (`core/troupe.ts`) built with `bun build --target=bun` (minified, split so each channel
- * adapter is its own chunk, loaded only by personas that use it) into `dist/`. Starting from the bundle skips
- * transpiling and resolving hundreds of modules: it is what makes `bun start` fast.
+ * The bundled runtime: the CLI (`core/troupe.ts`) built with `bun build --target=bun` into `dist/`: minified, and
+ * precompiled to JavaScriptCore bytecode (`dist/troupe.js.jsc`, next to the script, picked up by Bun when it runs
+ * `dist/troupe.js`). Starting from the bundle skips transpiling and resolving hundreds of modules, and the bytecode
+ * skips parsing them: it is what makes `bun start` fast. Channel adapters stay lazy: a module reached only through
+ * `import()` (discord.js, grammY, socket.io-client, the LLM SDKs) is evaluated when a persona first needs it.
+ *
+ * Bytecode without `bun build --compile` needs the CommonJS format, which has no code splitting and no top-level
+ * `await`: keep `await` out of module top levels under `core/`.
  *
  * `dist/.fingerprint` records the sources it was built from (path, size and mtime of every file under `core/`, plus
  * `package.json` and `bun.lock`), so a changed source is never run from a stale bundle.
@@ -45,7 +50,8 @@ export const buildDist = async (root: string, out = distDir(root)): Promise<stri
     // Relative to `core/`, so the entry is `dist/troupe.js` and the web page `dist/web/page/index.html`.
     root: join(root, "core"),
     target: "bun",
-    splitting: true,
+    format: "cjs",
+    bytecode: true,
     minify: true,
     throw: false
   })

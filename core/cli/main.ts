@@ -109,7 +109,7 @@ export const main = async (argv: ReadonlyArray<string>) => {
   }
 }
 
-if (import.meta.main) await run(process.argv.slice(2))
+if (import.meta.main) void run(process.argv.slice(2))
 
 /** `main`, with an unexpected error printed (redacted) instead of thrown. */
 export async function run(argv: ReadonlyArray<string>) {
