@@ -42,6 +42,8 @@ const personaEvery = arg("persona-every", 20)
 const graceSeconds = arg("grace", 30)
 const sampleSeconds = arg("sample", 2)
 const loopEvery = arg("loop-every", 15)
+/** Each persona's `memory.window` (0: the persona default, 32). */
+const memoryWindow = arg("window", 0)
 let seed = arg("seed", 1) >>> 0
 const keep = process.argv.includes("--keep")
 const root = resolve(import.meta.dir, "..")
@@ -209,9 +211,10 @@ channels:
   - { type: cytube, server: "${cytube.url}", room: loop, username: cyloop, ${cyRate}, ${loopReply} }
 `
 }
+const memory = memoryWindow > 0 ? `memory: { window: ${memoryWindow} }\n` : ""
 for (const [name, text] of Object.entries(personas)) {
   mkdirSync(join(dir, "personalities", name), { recursive: true })
-  writeFileSync(join(dir, "personalities", name, "persona.yaml"), text)
+  writeFileSync(join(dir, "personalities", name, "persona.yaml"), text + memory)
 }
 
 // ---------------------------------------------------------------- the runtime
@@ -396,7 +399,7 @@ const reloadPlugin = () => {
 const reloadPersona = () => {
   reloads.persona++
   const text = personas.cy!.replace("revision 0", `revision ${reloads.persona}`)
-  writeFileSync(join(dir, "personalities", "cy", "persona.yaml"), text)
+  writeFileSync(join(dir, "personalities", "cy", "persona.yaml"), text + memory)
 }
 
 // ---------------------------------------------------------------- RSS samples
