@@ -18,8 +18,10 @@
  * answered in the wrong chat, a reply carries no marker (cut short), the bot loop is not bounded, or the runtime died.
  *
  * Run: bun bench/soak.ts [--minutes 2] [--rate 20] [--spam-rate 2] [--reload-every 5] [--hup-every 30]
- *        [--persona-every 20] [--loop-every 15] [--grace 30] [--sample 2] [--seed 1] [--source] [--keep]
- * Intervals are in seconds; 0 turns a kind of reload off.
+ *        [--persona-every 20] [--loop-every 15] [--grace 30] [--sample 2] [--seed 1] [--window N] [--source] [--keep]
+ * Intervals are in seconds; 0 turns a kind of reload off. `--window` sets every persona's `memory.window` (default 32):
+ * the heap grows until each of the ~430 conversations holds a full window, which at the default takes ~10 minutes of
+ * this load; a small window gets a bounded run past that warm-up.
  * `--source` runs `core/cli/main.ts` instead of the bundle (`dist/troupe.js`, rebuilt first when stale); `--keep`
  * keeps the temporary project (config, runtime log, store) and prints its path.
  */
