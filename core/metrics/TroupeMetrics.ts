@@ -92,9 +92,38 @@ export const defineTroupeMetrics = (registry: MetricsRegistry, options: TroupeMe
       toolLatencyBuckets
     )
   }
-  if (options.actors !== undefined) defineActorMetrics(registry, options.actors)
+  if (options.actors !== undefined) {
+    defineActorMetrics(registry, options.actors)
+    defineProcessMetrics(registry)
+  }
   defined.set(registry, metrics)
   return metrics
+}
+
+/**
+ * The process, read at each scrape, under the names Prometheus' client libraries use: `process_resident_memory_bytes`,
+ * `process_cpu_seconds_total`, `process_start_time_seconds`, plus `troupe_js_heap_bytes{kind}` (`used`: live objects as
+ * of the last collection; `total`: the heap's size). Memory that keeps climbing shows here first.
+ */
+export const defineProcessMetrics = (registry: MetricsRegistry): void => {
+  const startedAt = (Date.now() - performance.now()) / 1000
+  registry.gaugeFn("process_resident_memory_bytes", "Resident memory of the process, in bytes.", [], () => [
+    [{}, process.memoryUsage.rss()]
+  ])
+  registry.counterFn("process_cpu_seconds_total", "CPU time of the process (user + system), in seconds.", [], () => {
+    const usage = process.cpuUsage()
+    return [[{}, (usage.user + usage.system) / 1e6]]
+  })
+  registry.gaugeFn("process_start_time_seconds", "When the process started, in seconds since the epoch.", [], () => [
+    [{}, startedAt]
+  ])
+  registry.gaugeFn("troupe_js_heap_bytes", "The JavaScript heap, in bytes: used and total.", ["kind"], () => {
+    const memory = process.memoryUsage()
+    return [
+      [{ kind: "used" }, memory.heapUsed],
+      [{ kind: "total" }, memory.heapTotal]
+    ]
+  })
 }
 
 const actorStates: ReadonlyArray<ActorState> = ["starting", "ready", "restarting", "failed", "stopping", "stopped"]

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test"
+import { readFileSync } from "node:fs"
 import { Effect } from "effect"
 import type { ActorInfo } from "../../core/actor/ActorSystem.ts"
 import { MetricRegistrationError, Metrics, MetricsRegistry } from "../../core/metrics/Metrics.ts"
@@ -139,6 +140,25 @@ describe("scrape-time gauges", () => {
     expect(second.samples("troupe_actor_mailbox_depth")).toHaveLength(1)
     expect(second.value("troupe_actors", { kind: "persona", state: "stopping" })).toBe(1)
     expect(second.value("troupe_actors", { kind: "conversation", state: "ready" })).toBeUndefined()
+  })
+
+  test("the process gauges come with the actor gauges: memory, CPU, start time, JS heap", () => {
+    const registry = new MetricsRegistry()
+    defineTroupeMetrics(registry, { actors: () => [] })
+    const scrape = parsePrometheus(registry.render())
+    const rss = scrape.value("process_resident_memory_bytes")!
+    // Within a factor of two of what /proc says (the scrape and the read are a moment apart).
+    const status = Number(/VmRSS:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"))?.[1]) * 1024
+    expect(rss).toBeGreaterThan(status / 2)
+    expect(rss).toBeLessThan(status * 2)
+    expect(scrape.families.get("process_cpu_seconds_total")?.type).toBe("counter")
+    expect(scrape.value("process_cpu_seconds_total")).toBeGreaterThan(0)
+    const started = scrape.value("process_start_time_seconds")!
+    expect(started).toBeLessThanOrEqual(Date.now() / 1000)
+    expect(started).toBeGreaterThan(Date.now() / 1000 - 3600)
+    const used = scrape.value("troupe_js_heap_bytes", { kind: "used" })!
+    expect(used).toBeGreaterThan(1e6)
+    expect(scrape.value("troupe_js_heap_bytes", { kind: "total" })).toBeGreaterThanOrEqual(used)
   })
 
   test("a failing collector leaves a comment and the rest of the scrape intact", () => {
