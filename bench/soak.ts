@@ -424,7 +424,10 @@ const sample = (elapsedMs: number): Sample => ({
   anon: statusOf(child.pid, "RssAnon") / 1024
 })
 
-/** Live actors by kind, from the runtime's `/metrics` (`troupe_actors{kind,state}`). */
+/**
+ * Live actors by kind (`troupe_actors{kind,state}`) and the JS heap in use (`troupe_js_heap_bytes{kind="used"}`:
+ * what RSS holds beyond it is native memory and allocator slack), from the runtime's `/metrics`.
+ */
 const actorCounts = async (): Promise<string> => {
   const text = await fetch(`http://127.0.0.1:${port}/metrics`).then(
     (r) => r.text(),
@@ -434,7 +437,9 @@ const actorCounts = async (): Promise<string> => {
   for (const match of text.matchAll(/^troupe_actors\{kind="([^"]+)",state="([^"]+)"\} (\d+)/gm)) {
     if (match[2] !== "stopped") byKind.set(match[1]!, (byKind.get(match[1]!) ?? 0) + Number(match[3]))
   }
-  return [...byKind].map(([kind, n]) => `${n} ${kind}`).join(", ") || "unknown"
+  const heap = /^troupe_js_heap_bytes\{kind="used"\} (\S+)/m.exec(text)?.[1]
+  const actors = [...byKind].map(([kind, n]) => `${n} ${kind}`).join(", ") || "unknown"
+  return heap === undefined ? actors : `${actors}; JS heap ${fmt(Number(heap) / 1024 / 1024, 1)} MB`
 }
 let actorsInMiddle = "unknown"
 
@@ -740,7 +745,8 @@ report(`soak (${how}, ${fmt(loadMs / 60_000, 1)} min at ${rate} msg/s + ${spamRa
     "anonymous memory",
     `start ${fmt(samples[0]?.anon ?? 0, 1)} MB, middle ${fmt(secondHalf[0]?.anon ?? 0, 1)} MB, end ${fmt(samples.at(-1)?.anon ?? 0, 1)} MB (RssAnon: heaps, not mapped files)`
   ],
-  ["live actors", `middle: ${actorsInMiddle}; end: ${actorsAtEnd}`],
+  ["live actors", `middle: ${actorsInMiddle}`],
+  ["", `end: ${actorsAtEnd}`],
   [
     "runtime log",
     `${logLines.length} lines, ${warnings.length} warnings, ${errors.length} errors${childExit === undefined ? "" : `; EXITED with ${childExit}`}`
