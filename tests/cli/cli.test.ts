@@ -73,6 +73,31 @@ describe("troupe CLI", () => {
     expect(check.stdout).toContain("persona helper")
   }, 30_000)
 
+  test("check says which tools a persona lists but config.yaml switches off", async () => {
+    const gated = `import { definePlugin, defineTool, Schema } from "troupe/sdk"
+export default definePlugin({
+  name: "gated",
+  version: "1.0.0",
+  config: Schema.Struct({ enabled: Schema.optionalWith(Schema.Boolean, { default: () => false }) }),
+  enabled: (config) => config.enabled,
+  tools: [defineTool({ name: "gate", description: "A gate", parameters: Schema.Struct({}), run: () => "open" })]
+})
+`
+    const dir = project({
+      "config.yaml": "providers: {}\n",
+      "plugins/gated/plugin.ts": gated,
+      "personalities/keeper/persona.yaml": "display_name: Keeper\nmodel: { provider: echo }\ntools: [gate]\n"
+    })
+    const off = await troupe(dir.dir, "check")
+    expect(off.code).toBe(0)
+    expect(off.stdout).toContain("plugin gated 1.0.0: gate (switched off in config.yaml)")
+    expect(off.stdout).toContain("tools switched off in config.yaml, not offered: gate (plugins.gated)")
+    dir.write("config.yaml", "providers: {}\nplugins: { gated: { enabled: true } }\n")
+    const on = await troupe(dir.dir, "check")
+    expect(on.stdout).toContain("plugin gated 1.0.0: gate\n")
+    expect(on.stdout).not.toContain("switched off")
+  }, 30_000)
+
   test("SIGTERM shuts down gracefully: exit 0, the store flushed", async () => {
     const dir = project({
       "config.yaml": "providers: {}\nhttp: { port: 0 }\n",

@@ -41,8 +41,14 @@ export const checkReport = (loaded: LoadedConfig) =>
         const tools = yield* Tools
         const providers = yield* LlmProviders
         const host = yield* PluginHost
+        const off = new Set<string>()
         for (const plugin of host.plugins()) {
-          lines.push(`${mark.ok} plugin ${plugin.name} ${plugin.version}: ${plugin.tools.join(", ") || "no tools"}`)
+          const what = plugin.tools.join(", ") || "no tools"
+          if (plugin.enabled) lines.push(`${mark.ok} plugin ${plugin.name} ${plugin.version}: ${what}`)
+          else {
+            off.add(plugin.name)
+            lines.push(`${mark.ok} plugin ${plugin.name} ${plugin.version}: ${what} (switched off in config.yaml)`)
+          }
         }
         const usable = new Set(
           providers
@@ -63,6 +69,12 @@ export const checkReport = (loaded: LoadedConfig) =>
           }
           const unknownTools = persona.tools.filter((tool) => !tools.names().includes(tool))
           if (unknownTools.length > 0) lines.push(`  ${mark.warn} tools not loaded: ${unknownTools.join(", ")}`)
+          const offTools = persona.tools.filter((tool) => off.has(tools.pluginOf?.(tool) ?? tool))
+          if (offTools.length > 0) {
+            lines.push(
+              `  ${mark.warn} tools switched off in config.yaml, not offered: ${offTools.map((tool) => `${tool} (plugins.${tools.pluginOf?.(tool) ?? tool})`).join(", ")}`
+            )
+          }
           for (const section of persona.channels) {
             const missing = missingCredential(section)
             lines.push(`  · ${section.type} channel ${missing ? `off: ${missing}` : channelIdOf(section)}`)
