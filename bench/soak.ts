@@ -18,7 +18,7 @@
  * answered in the wrong chat, a reply carries no marker (cut short), the bot loop is not bounded, or the runtime died.
  *
  * Run: bun bench/soak.ts [--minutes 2] [--rate 20] [--spam-rate 2] [--reload-every 5] [--hup-every 30]
- *        [--persona-every 20] [--loop-every 15] [--grace 30] [--sample 2] [--seed 1] [--window N] [--source] [--keep]
+ *        [--persona-every 20] [--loop-every 15] [--grace 30] [--sample 2] [--seed 1] [--window N] [--smol] [--source] [--keep]
  * Intervals are in seconds; 0 turns a kind of reload off. `--window` sets every persona's `memory.window` (default 32):
  * the heap grows until each of the ~430 conversations holds a full window, which at the default takes ~10 minutes of
  * this load; a small window gets a bounded run past that warm-up.
@@ -223,7 +223,9 @@ for (const [name, text] of Object.entries(personas)) {
 
 const logFile = join(dir, "runtime.log")
 const started = performance.now()
-const child = Bun.spawn(["bun", entry, "start"], {
+// `--smol`: the runtime on Bun's smaller heap (collects more often), to compare memory with the default.
+const smol = process.argv.includes("--smol") ? ["--smol"] : []
+const child = Bun.spawn(["bun", ...smol, entry, "start"], {
   cwd: dir,
   stdout: Bun.file(logFile),
   stderr: Bun.file(`${logFile}.err`)
@@ -688,7 +690,7 @@ const spamSent = count("tg-spam")
 const spamAnswered = answeredOf("tg-spam")
 const spamAllowed = 6 * Math.ceil(loadMs / 60_000 + graceSeconds / 60 + 1)
 
-report(`soak (${how}, ${fmt(loadMs / 60_000, 1)} min at ${rate} msg/s + ${spamRate}/s spam)`, [
+report(`soak (${how}${smol.length > 0 ? ", --smol" : ""}, ${fmt(loadMs / 60_000, 1)} min at ${rate} msg/s + ${spamRate}/s spam)`, [
   ["runtime ready", `${fmt(readyMs)} ms, RSS ${fmt(rssAtReady, 1)} MB at ready`],
   ["messages sent", `${fmt(sent.length)} (${fmt(sent.length / (loadMs / 1000), 1)}/s)`],
   [
