@@ -690,70 +690,73 @@ const spamSent = count("tg-spam")
 const spamAnswered = answeredOf("tg-spam")
 const spamAllowed = 6 * Math.ceil(loadMs / 60_000 + graceSeconds / 60 + 1)
 
-report(`soak (${how}${smol.length > 0 ? ", --smol" : ""}, ${fmt(loadMs / 60_000, 1)} min at ${rate} msg/s + ${spamRate}/s spam)`, [
-  ["runtime ready", `${fmt(readyMs)} ms, RSS ${fmt(rssAtReady, 1)} MB at ready`],
-  ["messages sent", `${fmt(sent.length)} (${fmt(sent.length / (loadMs / 1000), 1)}/s)`],
+report(
+  `soak (${how}${smol.length > 0 ? ", --smol" : ""}, ${fmt(loadMs / 60_000, 1)} min at ${rate} msg/s + ${spamRate}/s spam)`,
   [
-    "answered",
-    `${fmt(totalAnswered)} (owed ${fmt(owedMarkers.length)}, settled ${fmt(settledMs / 1000, 1)} s after the load)`
-  ],
-  [
-    "  telegram",
-    `DM ${answeredOf("tg-dm")}/${count("tg-dm")}, group mention ${answeredOf("tg-group")}/${count("tg-group")}`
-  ],
-  [
-    "  discord",
-    `DM ${answeredOf("dc-dm")}/${count("dc-dm")}, guild mention ${answeredOf("dc-mention")}/${count("dc-mention")}, tool ${answeredOf("dc-tool")}/${count("dc-tool")}`
-  ],
-  [
-    "  cytube",
-    `room mention ${answeredOf("cy-mention")}/${count("cy-mention")}, PM ${answeredOf("cy-pm")}/${count("cy-pm")}`
-  ],
-  ["tool calls", `${toolOk} with the tool's result, ${toolFailed} without (the model asked ${llmToolSteps} times)`],
-  ["duplicates", `${duplicates}${sameText > 0 ? ` (${sameText} repeated texts)` : ""}  (must be 0)`],
-  ["lost", `${lost}  (must be 0)`],
-  ["misrouted", `${misrouted}  (must be 0)`],
-  ["replies w/o marker", `${unmarked.length}  (cut short or unrelated; must be 0)`],
-  ["rate-limited user", `${spamAnswered} of ${spamSent} answered, the rest limited (6/min allows <= ${spamAllowed})`],
-  [
-    "unaddressed lines",
-    `${count("tg-unaddressed") + count("dc-unaddressed") + count("cy-unaddressed")} sent, ${unaddressedAnswered} answered (expected 0)`
-  ],
-  [
-    "bot loop",
-    `${loopHumans.length} human lines, ${loopBots.length} bot lines, at most ${loopMax} after one human line (bound ${loopBound}), last bot line ${fmt(loopLastGap, 1)} s before the end`
-  ],
-  [
-    "reply latency",
-    `p50 ${fmt(percentile(sortedLatency, 50))} ms, p99 ${fmt(percentile(sortedLatency, 99))} ms, max ${fmt(sortedLatency.at(-1) ?? 0)} ms`
-  ],
-  [
-    "reloads",
-    `${reloads.plugin} plugin file writes (${pluginReloadsSeen} reloads logged), ${reloads.hup} SIGHUP, ${reloads.persona} persona edits`
-  ],
-  [
-    "RSS",
-    `start ${fmt(rssStart, 1)} MB, middle ${fmt(rssMiddle, 1)} MB, end of load ${fmt(rssEndLoad, 1)} MB, after grace ${fmt(rssEnd, 1)} MB, max ${fmt(rssMax, 1)} MB`
-  ],
-  [
-    "RSS slope",
-    `${fmt(slope.slope, 1)} ± ${fmt(slope.error, 1)} MB/h over the second half (${secondHalf.length} samples; goal < 5), ${fmt(slopeAll.slope, 1)} MB/h over the whole load`
-  ],
-  [
-    "threads",
-    `${samples[0]?.threads} at start, ${secondHalf[0]?.threads} in the middle, ${samples.at(-1)?.threads} at the end of the load`
-  ],
-  [
-    "anonymous memory",
-    `start ${fmt(samples[0]?.anon ?? 0, 1)} MB, middle ${fmt(secondHalf[0]?.anon ?? 0, 1)} MB, end ${fmt(samples.at(-1)?.anon ?? 0, 1)} MB (RssAnon: heaps, not mapped files)`
-  ],
-  ["live actors", `middle: ${actorsInMiddle}`],
-  ["", `end: ${actorsAtEnd}`],
-  [
-    "runtime log",
-    `${logLines.length} lines, ${warnings.length} warnings, ${errors.length} errors${childExit === undefined ? "" : `; EXITED with ${childExit}`}`
+    ["runtime ready", `${fmt(readyMs)} ms, RSS ${fmt(rssAtReady, 1)} MB at ready`],
+    ["messages sent", `${fmt(sent.length)} (${fmt(sent.length / (loadMs / 1000), 1)}/s)`],
+    [
+      "answered",
+      `${fmt(totalAnswered)} (owed ${fmt(owedMarkers.length)}, settled ${fmt(settledMs / 1000, 1)} s after the load)`
+    ],
+    [
+      "  telegram",
+      `DM ${answeredOf("tg-dm")}/${count("tg-dm")}, group mention ${answeredOf("tg-group")}/${count("tg-group")}`
+    ],
+    [
+      "  discord",
+      `DM ${answeredOf("dc-dm")}/${count("dc-dm")}, guild mention ${answeredOf("dc-mention")}/${count("dc-mention")}, tool ${answeredOf("dc-tool")}/${count("dc-tool")}`
+    ],
+    [
+      "  cytube",
+      `room mention ${answeredOf("cy-mention")}/${count("cy-mention")}, PM ${answeredOf("cy-pm")}/${count("cy-pm")}`
+    ],
+    ["tool calls", `${toolOk} with the tool's result, ${toolFailed} without (the model asked ${llmToolSteps} times)`],
+    ["duplicates", `${duplicates}${sameText > 0 ? ` (${sameText} repeated texts)` : ""}  (must be 0)`],
+    ["lost", `${lost}  (must be 0)`],
+    ["misrouted", `${misrouted}  (must be 0)`],
+    ["replies w/o marker", `${unmarked.length}  (cut short or unrelated; must be 0)`],
+    ["rate-limited user", `${spamAnswered} of ${spamSent} answered, the rest limited (6/min allows <= ${spamAllowed})`],
+    [
+      "unaddressed lines",
+      `${count("tg-unaddressed") + count("dc-unaddressed") + count("cy-unaddressed")} sent, ${unaddressedAnswered} answered (expected 0)`
+    ],
+    [
+      "bot loop",
+      `${loopHumans.length} human lines, ${loopBots.length} bot lines, at most ${loopMax} after one human line (bound ${loopBound}), last bot line ${fmt(loopLastGap, 1)} s before the end`
+    ],
+    [
+      "reply latency",
+      `p50 ${fmt(percentile(sortedLatency, 50))} ms, p99 ${fmt(percentile(sortedLatency, 99))} ms, max ${fmt(sortedLatency.at(-1) ?? 0)} ms`
+    ],
+    [
+      "reloads",
+      `${reloads.plugin} plugin file writes (${pluginReloadsSeen} reloads logged), ${reloads.hup} SIGHUP, ${reloads.persona} persona edits`
+    ],
+    [
+      "RSS",
+      `start ${fmt(rssStart, 1)} MB, middle ${fmt(rssMiddle, 1)} MB, end of load ${fmt(rssEndLoad, 1)} MB, after grace ${fmt(rssEnd, 1)} MB, max ${fmt(rssMax, 1)} MB`
+    ],
+    [
+      "RSS slope",
+      `${fmt(slope.slope, 1)} ± ${fmt(slope.error, 1)} MB/h over the second half (${secondHalf.length} samples; goal < 5), ${fmt(slopeAll.slope, 1)} MB/h over the whole load`
+    ],
+    [
+      "threads",
+      `${samples[0]?.threads} at start, ${secondHalf[0]?.threads} in the middle, ${samples.at(-1)?.threads} at the end of the load`
+    ],
+    [
+      "anonymous memory",
+      `start ${fmt(samples[0]?.anon ?? 0, 1)} MB, middle ${fmt(secondHalf[0]?.anon ?? 0, 1)} MB, end ${fmt(samples.at(-1)?.anon ?? 0, 1)} MB (RssAnon: heaps, not mapped files)`
+    ],
+    ["live actors", `middle: ${actorsInMiddle}`],
+    ["", `end: ${actorsAtEnd}`],
+    [
+      "runtime log",
+      `${logLines.length} lines, ${warnings.length} warnings, ${errors.length} errors${childExit === undefined ? "" : `; EXITED with ${childExit}`}`
+    ]
   ]
-])
+)
 if (lostExamples.length > 0) console.log(`  lost, e.g.: ${lostExamples.join("; ")}`)
 if (duplicateExamples.length > 0) console.log(`  duplicated or misrouted, e.g.: ${duplicateExamples.join("; ")}`)
 if (unmarked.length > 0) {
