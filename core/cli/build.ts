@@ -11,7 +11,7 @@
  * `dist/.fingerprint` records the sources it was built from (path, size and mtime of every file under `core/`, plus
  * `package.json` and `bun.lock`), so a changed source is never run from a stale bundle.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
 
 const listFiles = (dir: string, out: Array<string>) => {
@@ -40,23 +40,34 @@ export const sourcesFingerprint = (root: string): string => {
 
 export const distDir = (root: string) => join(root, "dist")
 
-/** Build `dist/` (or `out`) from the sources; returns the entry file. */
+/**
+ * Build `dist/` (or `out`) from the sources; returns the entry file. The bundle is written to a folder of its own and
+ * then moved into place, so two builds at once (two `bun start`s) never write into each other's files.
+ */
 export const buildDist = async (root: string, out = distDir(root)): Promise<string> => {
   const fingerprint = sourcesFingerprint(root)
-  rmSync(out, { recursive: true, force: true })
-  const result = await Bun.build({
-    entrypoints: [join(root, "core", "troupe.ts")],
-    outdir: out,
-    // Relative to `core/`, so the entry is `dist/troupe.js` and the web page `dist/web/page/index.html`.
-    root: join(root, "core"),
-    target: "bun",
-    format: "cjs",
-    bytecode: true,
-    minify: true,
-    throw: false
-  })
-  if (!result.success) throw new AggregateError(result.logs, `bun build failed:\n${result.logs.map(String).join("\n")}`)
-  writeFileSync(join(out, ".fingerprint"), fingerprint)
+  const building = `${out}.building-${process.pid}-${Date.now()}`
+  try {
+    const result = await Bun.build({
+      entrypoints: [join(root, "core", "troupe.ts")],
+      outdir: building,
+      // Relative to `core/`, so the entry is `dist/troupe.js` and the web page `dist/web/page/index.html`.
+      root: join(root, "core"),
+      target: "bun",
+      format: "cjs",
+      bytecode: true,
+      minify: true,
+      throw: false
+    })
+    if (!result.success) {
+      throw new AggregateError(result.logs, `bun build failed:\n${result.logs.map(String).join("\n")}`)
+    }
+    writeFileSync(join(building, ".fingerprint"), fingerprint)
+    rmSync(out, { recursive: true, force: true })
+    renameSync(building, out)
+  } finally {
+    rmSync(building, { recursive: true, force: true })
+  }
   return join(out, "troupe.js")
 }
 
