@@ -18,7 +18,7 @@
  * answered in the wrong chat, a reply carries no marker (cut short), the bot loop is not bounded, or the runtime died.
  *
  * Run: bun bench/soak.ts [--minutes 2] [--rate 20] [--spam-rate 2] [--reload-every 5] [--hup-every 30]
- *        [--persona-every 20] [--loop-every 15] [--grace 30] [--sample 2] [--seed 1] [--window N] [--smol] [--source] [--keep]
+ *        [--persona-every 20] [--loop-every 15] [--grace 30] [--sample 2] [--seed 1] [--window N] [--only tg|dc|cy] [--smol] [--source] [--keep]
  * Intervals are in seconds; 0 turns a kind of reload off. `--window` sets every persona's `memory.window` (default 32):
  * the heap grows until each of the ~430 conversations holds a full window, which at the default takes ~10 minutes of
  * this load; a small window gets a bounded run past that warm-up.
@@ -370,7 +370,7 @@ const send = (kind: Kind) => {
   }
 }
 
-const mix: ReadonlyArray<readonly [Kind, number]> = [
+const fullMix: ReadonlyArray<readonly [Kind, number]> = [
   ["tg-dm", 0.2],
   ["tg-group", 0.08],
   ["tg-unaddressed", 0.04],
@@ -382,6 +382,11 @@ const mix: ReadonlyArray<readonly [Kind, number]> = [
   ["cy-pm", 0.1],
   ["cy-unaddressed", 0.04]
 ]
+// `--only tg|dc|cy`: the load on one platform alone (the others stay connected), to tell where memory goes.
+const onlyFlag = process.argv.indexOf("--only")
+const only = onlyFlag >= 0 ? process.argv[onlyFlag + 1] : undefined
+const mix = fullMix.filter(([kind]) => only === undefined || kind.startsWith(`${only}-`))
+if (mix.length === 0) throw new Error(`--only ${only}: expected tg, dc or cy`)
 const pick = (): Kind => {
   let r = random() * mix.reduce((sum, [, w]) => sum + w, 0)
   for (const [kind, weight] of mix) {
@@ -513,7 +518,7 @@ let spamBudget = 0
 let nextReload = reloadEvery > 0 ? reloadEvery * 1000 : Number.POSITIVE_INFINITY
 let nextHup = hupEvery > 0 ? hupEvery * 1000 : Number.POSITIVE_INFINITY
 let nextPersona = personaEvery > 0 ? personaEvery * 1000 : Number.POSITIVE_INFINITY
-let nextLoop = 2000
+let nextLoop = loopEvery > 0 ? 2000 : Number.POSITIVE_INFINITY
 let nextSample = 0
 let nextProgress = 10_000
 
