@@ -568,6 +568,15 @@ while (Date.now() - loadStart < durationMs && childExit === undefined) {
 const loadMs = Date.now() - loadStart
 samples.push(sample(loadMs))
 const actorsAtEnd = await actorCounts()
+/** Messages the personas' reply policy shed (`decision="limited"`: rate limits, a full queue), from `/metrics`. */
+const limitedByPolicy = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+  async (r) =>
+    [...(await r.text()).matchAll(/^troupe_policy_decisions_total\{[^}]*decision="limited"[^}]*\} (\S+)/gm)].reduce(
+      (sum, match) => sum + Number(match[1]),
+      0
+    ),
+  () => Number.NaN
+)
 
 // Grace: wait for the owed replies (and the bot loop) to settle, then a little longer for late duplicates.
 const graceStart = Date.now()
@@ -718,7 +727,10 @@ report(
     ],
     ["tool calls", `${toolOk} with the tool's result, ${toolFailed} without (the model asked ${llmToolSteps} times)`],
     ["duplicates", `${duplicates}${sameText > 0 ? ` (${sameText} repeated texts)` : ""}  (must be 0)`],
-    ["lost", `${lost}  (must be 0)`],
+    [
+      "lost",
+      `${lost}  (must be 0; the reply policy shed ${fmt(limitedByPolicy)} messages in all, the spammer's included)`
+    ],
     ["misrouted", `${misrouted}  (must be 0)`],
     ["replies w/o marker", `${unmarked.length}  (cut short or unrelated; must be 0)`],
     ["rate-limited user", `${spamAnswered} of ${spamSent} answered, the rest limited (6/min allows <= ${spamAllowed})`],
