@@ -102,8 +102,8 @@ export const defineTroupeMetrics = (registry: MetricsRegistry, options: TroupeMe
 
 /**
  * The process, read at each scrape, under the names Prometheus' client libraries use: `process_resident_memory_bytes`,
- * `process_cpu_seconds_total`, `process_start_time_seconds`, plus `troupe_js_heap_bytes{kind}` (`used`: live objects as
- * of the last collection; `total`: the heap's size). Memory that keeps climbing shows here first.
+ * `process_cpu_seconds_total`, `process_start_time_seconds`, plus `troupe_js_heap_bytes{kind}` (`used`: the heap's objects,
+ * garbage not yet collected included; `total`: the heap's capacity, as Bun's `process.memoryUsage()` reports them). Memory that keeps climbing shows here first.
  */
 export const defineProcessMetrics = (registry: MetricsRegistry): void => {
   const startedAt = (Date.now() - performance.now()) / 1000
@@ -117,13 +117,18 @@ export const defineProcessMetrics = (registry: MetricsRegistry): void => {
   registry.gaugeFn("process_start_time_seconds", "When the process started, in seconds since the epoch.", [], () => [
     [{}, startedAt]
   ])
-  registry.gaugeFn("troupe_js_heap_bytes", "The JavaScript heap, in bytes: used and total.", ["kind"], () => {
-    const memory = process.memoryUsage()
-    return [
-      [{ kind: "used" }, memory.heapUsed],
-      [{ kind: "total" }, memory.heapTotal]
-    ]
-  })
+  registry.gaugeFn(
+    "troupe_js_heap_bytes",
+    "The JavaScript heap, in bytes: used (objects, uncollected garbage included) and total (capacity).",
+    ["kind"],
+    () => {
+      const memory = process.memoryUsage()
+      return [
+        [{ kind: "used" }, memory.heapUsed],
+        [{ kind: "total" }, memory.heapTotal]
+      ]
+    }
+  )
 }
 
 const actorStates: ReadonlyArray<ActorState> = ["starting", "ready", "restarting", "failed", "stopping", "stopped"]
