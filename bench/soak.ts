@@ -444,9 +444,10 @@ const actorCounts = async (): Promise<string> => {
   for (const match of text.matchAll(/^troupe_actors\{kind="([^"]+)",state="([^"]+)"\} (\d+)/gm)) {
     if (match[2] !== "stopped") byKind.set(match[1]!, (byKind.get(match[1]!) ?? 0) + Number(match[3]))
   }
-  const heap = /^troupe_js_heap_bytes\{kind="used"\} (\S+)/m.exec(text)?.[1]
+  const heap = (kind: string) =>
+    Number(new RegExp(`^troupe_js_heap_bytes\\{kind="${kind}"\\} (\\S+)`, "m").exec(text)?.[1]) / 1024 / 1024
   const actors = [...byKind].map(([kind, n]) => `${n} ${kind}`).join(", ") || "unknown"
-  return heap === undefined ? actors : `${actors}; JS heap ${fmt(Number(heap) / 1024 / 1024, 1)} MB`
+  return `${actors}; JS heap ${fmt(heap("used"), 1)} MB, external ${fmt(heap("external"), 1)} MB`
 }
 let actorsInMiddle = "unknown"
 

@@ -103,7 +103,8 @@ export const defineTroupeMetrics = (registry: MetricsRegistry, options: TroupeMe
 /**
  * The process, read at each scrape, under the names Prometheus' client libraries use: `process_resident_memory_bytes`,
  * `process_cpu_seconds_total`, `process_start_time_seconds`, plus `troupe_js_heap_bytes{kind}` (`used`: the heap's objects,
- * garbage not yet collected included; `total`: the heap's capacity, as Bun's `process.memoryUsage()` reports them). Memory that keeps climbing shows here first.
+ * garbage not yet collected included; `total`: the heap's capacity; `external` and `array_buffers`: memory outside the
+ * heap that JS objects hold, such as buffers; as Bun's `process.memoryUsage()` reports them). Memory that keeps climbing shows here first.
  */
 export const defineProcessMetrics = (registry: MetricsRegistry): void => {
   const startedAt = (Date.now() - performance.now()) / 1000
@@ -119,13 +120,15 @@ export const defineProcessMetrics = (registry: MetricsRegistry): void => {
   ])
   registry.gaugeFn(
     "troupe_js_heap_bytes",
-    "The JavaScript heap, in bytes: used (objects, uncollected garbage included) and total (capacity).",
+    "The JavaScript heap in bytes: used (uncollected garbage included), total (capacity), external, array_buffers.",
     ["kind"],
     () => {
       const memory = process.memoryUsage()
       return [
         [{ kind: "used" }, memory.heapUsed],
-        [{ kind: "total" }, memory.heapTotal]
+        [{ kind: "total" }, memory.heapTotal],
+        [{ kind: "external" }, memory.external],
+        [{ kind: "array_buffers" }, memory.arrayBuffers]
       ]
     }
   )

@@ -159,6 +159,8 @@ describe("scrape-time gauges", () => {
     const used = scrape.value("troupe_js_heap_bytes", { kind: "used" })!
     expect(used).toBeGreaterThan(1e6)
     expect(scrape.value("troupe_js_heap_bytes", { kind: "total" })).toBeGreaterThan(1e6)
+    expect(scrape.value("troupe_js_heap_bytes", { kind: "external" })).toBeGreaterThanOrEqual(0)
+    expect(scrape.value("troupe_js_heap_bytes", { kind: "array_buffers" })).toBeGreaterThanOrEqual(0)
   })
 
   test("a failing collector leaves a comment and the rest of the scrape intact", () => {
