@@ -102,9 +102,10 @@ export const defineTroupeMetrics = (registry: MetricsRegistry, options: TroupeMe
 
 /**
  * The process, read at each scrape, under the names Prometheus' client libraries use: `process_resident_memory_bytes`,
- * `process_cpu_seconds_total`, `process_start_time_seconds`, plus `troupe_js_heap_bytes{kind}` (`used`: the heap's objects,
- * garbage not yet collected included; `total`: the heap's capacity; `external` and `array_buffers`: memory outside the
- * heap that JS objects hold, such as buffers; as Bun's `process.memoryUsage()` reports them). Memory that keeps climbing shows here first.
+ * `process_cpu_seconds_total`, `process_start_time_seconds`; plus `troupe_js_heap_bytes{kind}` as Bun's
+ * `process.memoryUsage()` reports it: `used` (the heap's objects, uncollected garbage included), `total` (its
+ * capacity), `external` and `array_buffers` (memory outside the heap held by JS objects, such as buffers). Memory that
+ * keeps climbing shows here first.
  */
 export const defineProcessMetrics = (registry: MetricsRegistry): void => {
   const startedAt = (Date.now() - performance.now()) / 1000
