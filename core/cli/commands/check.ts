@@ -69,11 +69,12 @@ export const checkReport = (loaded: LoadedConfig) =>
           }
           const unknownTools = persona.tools.filter((tool) => !tools.names().includes(tool))
           if (unknownTools.length > 0) lines.push(`  ${mark.warn} tools not loaded: ${unknownTools.join(", ")}`)
-          const offTools = persona.tools.filter((tool) => off.has(tools.pluginOf?.(tool) ?? tool))
+          const offTools = persona.tools
+            .map((tool) => ({ tool, plugin: tools.pluginOf?.(tool) ?? tool }))
+            .filter(({ plugin }) => off.has(plugin))
+            .map(({ tool, plugin }) => `${tool} (plugins.${plugin})`)
           if (offTools.length > 0) {
-            lines.push(
-              `  ${mark.warn} tools switched off in config.yaml, not offered: ${offTools.map((tool) => `${tool} (plugins.${tools.pluginOf?.(tool) ?? tool})`).join(", ")}`
-            )
+            lines.push(`  ${mark.warn} tools switched off in config.yaml, not offered: ${offTools.join(", ")}`)
           }
           for (const section of persona.channels) {
             const missing = missingCredential(section)

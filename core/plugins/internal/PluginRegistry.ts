@@ -197,8 +197,9 @@ export const makePluginRegistry = (
             file: show(file),
             durationMs: now - started
           })
+          const off = info.enabled ? "" : " (switched off by its config in config.yaml: its tools are not offered)"
           yield* Effect.logInfo(
-            `plugin ${entry} ${info.version} ${old ? "reloaded" : "loaded"}: ${tools.join(", ")}${info.enabled ? "" : " (switched off by its config in config.yaml: its tools are not offered)"}`
+            `plugin ${entry} ${info.version} ${old ? "reloaded" : "loaded"}: ${tools.join(", ")}${off}`
           )
         })
       ).pipe(
