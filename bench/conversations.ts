@@ -8,46 +8,31 @@
  * Run: bun bench/conversations.ts [--active N] [--touched N]
  */
 import { heapStats } from "bun:jsc"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { Effect, Layer, Logger, LogLevel, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import * as Actor from "../core/actor/Actor.ts"
-import { ActorSystem } from "../core/actor/ActorSystem.ts"
 import { makeMemoryChannel } from "../core/channels/memory/MemoryChannel.ts"
 import { ReplyPolicyState } from "../core/conversation/ReplyPolicy.ts"
 import { ReplyPolicyConfig } from "../core/conversation/ReplyPolicyConfig.ts"
 import { makeRouter } from "../core/conversation/Router.ts"
-import { EventBus } from "../core/events/EventBus.ts"
-import type { MessageReceived } from "../core/events/Events.ts"
-import { makeInstantProvider } from "../core/llm/InstantProvider.ts"
-import { LlmProviders } from "../core/llm/Providers.ts"
-import { Metrics } from "../core/metrics/Metrics.ts"
-import { Store } from "../core/store/Store.ts"
-import { Tools } from "../core/tools/Tools.ts"
+import { inbound } from "../tests/support/messages.ts"
 import { personaOf } from "../tests/support/persona.ts"
+import { runInProcess } from "./inProcess.ts"
 import { arg, fmt, report, rssMb } from "./support.ts"
 
 const active = arg("active", 5_000)
 const touched = arg("touched", 100_000)
 
 let sequence = 0
-const messageOf = (chat: string, text: string): MessageReceived => ({
-  _tag: "MessageReceived",
-  at: Date.now(),
-  correlationId: `c${++sequence}`,
-  persona: "bench",
-  channel: "memory:bench",
-  platform: "memory",
-  messageId: `memory:bench/${chat}/${sequence}`,
-  chat: { id: chat, kind: "dm" },
-  author: { id: `u-${chat}`, name: "User", isBot: false },
-  text,
-  attachments: [],
-  mentioned: false,
-  replyToSelf: false,
-  fromSelf: false
-})
+const messageOf = (chat: string, text: string) =>
+  inbound({
+    correlationId: `c${++sequence}`,
+    persona: "bench",
+    channel: "memory:bench",
+    messageId: `memory:bench/${chat}/${sequence}`,
+    chat: { id: chat, kind: "dm" },
+    author: { id: `u-${chat}`, name: "User", isBot: false },
+    text
+  })
 
 /** A router whose replies are counted, and a way to wait until `n` replies are in. */
 const setup = (idleTtl: string, id: string) =>
@@ -143,15 +128,6 @@ const policyRate = () => {
   return n / ((performance.now() - t0) / 1000)
 }
 
-const dir = mkdtempSync(join(tmpdir(), "troupe-conversations-"))
-const layer = Layer.mergeAll(
-  Store.layer({ path: join(dir, "bench.db"), flushDelayMs: 5 }),
-  Metrics.layer,
-  LlmProviders.layerTest([makeInstantProvider({ reply: "Hi!" })]),
-  Tools.layerNone,
-  ActorSystem.layer.pipe(Layer.provideMerge(EventBus.layer))
-).pipe(Layer.orDie)
-
 const program = Effect.gen(function* () {
   // The plateau first, on a fresh process: RSS is not given back once reached, so an earlier phase would count.
   const { samples, seconds } = yield* plateau
@@ -173,10 +149,4 @@ const program = Effect.gen(function* () {
   ])
 })
 
-await program.pipe(
-  Effect.scoped,
-  Effect.provide(layer),
-  Logger.withMinimumLogLevel(LogLevel.Warning),
-  Effect.runPromise
-)
-rmSync(dir, { recursive: true, force: true })
+await runInProcess("conversations", "Hi!", program)

@@ -7,23 +7,15 @@
  *
  * Run: bun bench/pipeline.ts [--seconds N] [--conversations N]
  */
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { Deferred, Effect, Layer, Logger, LogLevel, Queue } from "effect"
+import { Deferred, Effect, Queue } from "effect"
 import * as Actor from "../core/actor/Actor.ts"
-import { ActorSystem } from "../core/actor/ActorSystem.ts"
 import type { ReplyTarget } from "../core/channels/Channel.ts"
 import { makeMemoryChannel } from "../core/channels/memory/MemoryChannel.ts"
 import { makeRouter } from "../core/conversation/Router.ts"
-import { EventBus } from "../core/events/EventBus.ts"
-import type { MessageReceived } from "../core/events/Events.ts"
-import { makeInstantProvider } from "../core/llm/InstantProvider.ts"
-import { LlmProviders } from "../core/llm/Providers.ts"
-import { Metrics } from "../core/metrics/Metrics.ts"
 import { Store } from "../core/store/Store.ts"
-import { Tools } from "../core/tools/Tools.ts"
+import { inbound } from "../tests/support/messages.ts"
 import { personaOf } from "../tests/support/persona.ts"
+import { runInProcess } from "./inProcess.ts"
 import { arg, fmt, percentile, report } from "./support.ts"
 
 const seconds = arg("seconds", 5)
@@ -94,23 +86,17 @@ const pipeline = (loops: number) =>
     const group = yield* Effect.orDie(root.group("router", "router"))
     const persona = personaOf({ memory: { window: 16 }, reply: { duplicate_window: 0 } }, "bench")
     const router = yield* makeRouter(group, { persona: () => persona, channel: () => channel, dryRun: false })
-    const messageOf = (loop: number, n: number): MessageReceived => ({
-      _tag: "MessageReceived",
-      at: Date.now(),
-      correlationId: `c${loop}-${n}`,
-      persona: "bench",
-      channel: channel.id,
-      platform: "memory",
-      messageId: `memory/${run}/${loop}/${n}`,
-      chat: { id: `chat${loop}`, kind: "dm" },
-      // (one conversation per loop and run)
-      author: { id: `user${loop}`, name: "User", isBot: false },
-      text: `message ${n} from conversation ${loop}`,
-      attachments: [],
-      mentioned: false,
-      replyToSelf: false,
-      fromSelf: false
-    })
+    const messageOf = (loop: number, n: number) =>
+      inbound({
+        correlationId: `c${loop}-${n}`,
+        persona: "bench",
+        channel: channel.id,
+        messageId: `memory/${run}/${loop}/${n}`,
+        // (one conversation per loop and run)
+        chat: { id: `chat${loop}`, kind: "dm" },
+        author: { id: `user${loop}`, name: "User", isBot: false },
+        text: `message ${n} from conversation ${loop}`
+      })
     const figures = yield* closedLoop(loops, (loop, n) =>
       Effect.async<void>((resume) => {
         waiting.set(`chat${loop}`, () => resume(Effect.void))
@@ -120,15 +106,6 @@ const pipeline = (loops: number) =>
     yield* root.shutdown
     return figures
   })
-
-const dir = mkdtempSync(join(tmpdir(), "troupe-pipeline-"))
-const layer = Layer.mergeAll(
-  Store.layer({ path: join(dir, "bench.db"), flushDelayMs: 5 }),
-  Metrics.layer,
-  LlmProviders.layerTest([makeInstantProvider({ reply: "Sure, here is a short answer." })]),
-  Tools.layerNone,
-  ActorSystem.layer.pipe(Layer.provideMerge(EventBus.layer))
-).pipe(Layer.orDie)
 
 const program = Effect.gen(function* () {
   yield* pipeline(1).pipe(Effect.timeout("2 seconds"), Effect.ignore) // warm-up
@@ -154,10 +131,4 @@ const program = Effect.gen(function* () {
   ])
 })
 
-await program.pipe(
-  Effect.scoped,
-  Effect.provide(layer),
-  Logger.withMinimumLogLevel(LogLevel.Warning),
-  Effect.runPromise
-)
-rmSync(dir, { recursive: true, force: true })
+await runInProcess("pipeline", "Sure, here is a short answer.", program)
