@@ -134,6 +134,12 @@ export class Scenario {
 
   private constructor(readonly llm: FakeLlm) {}
 
+  /** How many user messages of the model's latest request contain `text` (a message answered again: exactly one). */
+  timesInLastRequest(text: string): number {
+    const last = this.llm.requests.at(-1)
+    return last === undefined ? 0 : userTextsOf(last.body).filter((t) => t.includes(text)).length
+  }
+
   static async run(body: (scenario: Scenario) => Promise<void>): Promise<void> {
     const scenario = new Scenario(await startFakeLlm())
     try {
@@ -224,7 +230,7 @@ export const systemOf = (body: { messages?: Array<{ role: string; content: unkno
     .join("\n")
 
 /** The user texts of a recorded OpenAI request. */
-export const userTextsOf = (body: { messages?: Array<{ role: string; content: unknown }> }): Array<string> =>
+const userTextsOf = (body: { messages?: Array<{ role: string; content: unknown }> }): Array<string> =>
   (body.messages ?? [])
     .filter((m) => m.role === "user")
     .map((m) => (typeof m.content === "string" ? m.content : JSON.stringify(m.content)))
