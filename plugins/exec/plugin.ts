@@ -102,9 +102,6 @@ export default definePlugin({
       timeout: "11 minutes",
       run: async ({ command, script, interpreter, timeout_seconds }, ctx) => {
         const config = ctx.config as Config
-        if (!config.enabled) {
-          throw new Error("exec is disabled (set plugins.exec.enabled: true in config.yaml to enable it)")
-        }
         if ((command === undefined) === (script === undefined)) throw new Error("give either 'command' or 'script'")
         const prlimit = findBinary(config.prlimit, "prlimit")
         if (!prlimit)

@@ -71,9 +71,6 @@ export default definePlugin({
       }),
       run: ({ action, path, content, append, query, offset }, ctx) => {
         const config = ctx.config as Config
-        if (!config.enabled) {
-          throw new Error("the workspace is disabled (set plugins.workspace.enabled: true in config.yaml to enable it)")
-        }
         const base = workspaceOf(config.root, ctx.persona)
         const target = resolveInside(base, path ?? ".")
         const shown = path ?? "."
