@@ -431,15 +431,18 @@ const sample = (elapsedMs: number): Sample => ({
   anon: statusOf(child.pid, "RssAnon") / 1024
 })
 
-/**
- * Live actors by kind (`troupe_actors{kind,state}`) and the JS heap in use (`troupe_js_heap_bytes{kind="used"}`:
- * what RSS holds beyond it is native memory and allocator slack), from the runtime's `/metrics`.
- */
-const actorCounts = async (): Promise<string> => {
-  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+/** The runtime's `/metrics` text ("" when it does not answer). */
+const scrapeMetrics = (): Promise<string> =>
+  fetch(`http://127.0.0.1:${port}/metrics`).then(
     (r) => r.text(),
     () => ""
   )
+
+/**
+ * From a `/metrics` text: live actors by kind (`troupe_actors{kind,state}`) and the JS heap in use
+ * (`troupe_js_heap_bytes{kind="used"}`: what RSS holds beyond it is native memory and allocator slack).
+ */
+const actorCounts = (text: string): string => {
   const byKind = new Map<string, number>()
   for (const match of text.matchAll(/^troupe_actors\{kind="([^"]+)",state="([^"]+)"\} (\d+)/gm)) {
     if (match[2] !== "stopped") byKind.set(match[1]!, (byKind.get(match[1]!) ?? 0) + Number(match[3]))
@@ -556,7 +559,7 @@ while (Date.now() - loadStart < durationMs && childExit === undefined) {
     samples.push(sample(elapsed))
     nextSample += sampleSeconds * 1000
   }
-  if (elapsed >= durationMs / 2 && actorsInMiddle === "unknown") actorsInMiddle = await actorCounts()
+  if (elapsed >= durationMs / 2 && actorsInMiddle === "unknown") actorsInMiddle = actorCounts(await scrapeMetrics())
   if (elapsed >= nextProgress) {
     const answered = answeredMarkers(botLines()).size
     log(
@@ -568,16 +571,16 @@ while (Date.now() - loadStart < durationMs && childExit === undefined) {
 }
 const loadMs = Date.now() - loadStart
 samples.push(sample(loadMs))
-const actorsAtEnd = await actorCounts()
-/** Messages the personas' reply policy shed (`decision="limited"`: rate limits, a full queue), from `/metrics`. */
-const limitedByPolicy = await fetch(`http://127.0.0.1:${port}/metrics`).then(
-  async (r) =>
-    [...(await r.text()).matchAll(/^troupe_policy_decisions_total\{[^}]*decision="limited"[^}]*\} (\S+)/gm)].reduce(
-      (sum, match) => sum + Number(match[1]),
-      0
-    ),
-  () => Number.NaN
-)
+const metricsAtEnd = await scrapeMetrics()
+const actorsAtEnd = actorCounts(metricsAtEnd)
+/** Messages the personas' reply policy shed (`decision="limited"`: rate limits, a full queue). */
+const limitedByPolicy =
+  metricsAtEnd === ""
+    ? Number.NaN
+    : [...metricsAtEnd.matchAll(/^troupe_policy_decisions_total\{[^}]*decision="limited"[^}]*\} (\S+)/gm)].reduce(
+        (sum, match) => sum + Number(match[1]),
+        0
+      )
 
 // Grace: wait for the owed replies (and the bot loop) to settle, then a little longer for late duplicates.
 const graceStart = Date.now()
