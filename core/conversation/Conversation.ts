@@ -97,10 +97,11 @@ export const conversationBehavior = (
         appended += messages.length
         const persona = env.persona()
         if (history.length > persona.memory.window) history = history.slice(-persona.memory.window)
-        // Trim the stored transcript now and then, not on every message.
-        if (appended >= 50) {
+        // Trim the stored transcript now and then (at most a tenth over the cap), not on every message: each trim
+        // walks the conversation's index down to the cap.
+        if (appended >= Math.max(50, Math.floor(persona.memory.maxMessages / 10))) {
           appended = 0
-          yield* store.trimHistory(id, persona.memory.maxMessages)
+          yield* store.capHistory(id, persona.memory.maxMessages)
         }
       })
 

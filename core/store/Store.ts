@@ -181,6 +181,11 @@ export interface StoreService {
   messageCount(conversationId: string): Effect.Effect<number>
   /** Delete all but the newest `keepLast` messages; returns how many were deleted. */
   trimHistory(conversationId: string, keepLast: number): Effect.Effect<number>
+  /**
+   * The same without the count, buffered: it runs in the next group commit instead of a transaction of its own (a
+   * conversation keeping its transcript to `memory.max_messages` now and then).
+   */
+  capHistory(conversationId: string, keepLast: number): Effect.Effect<void>
   /** Delete a whole transcript; returns how many messages were deleted. */
   clearHistory(conversationId: string): Effect.Effect<number>
   /** Conversations with messages, most recently active first (all unless `limit`). */

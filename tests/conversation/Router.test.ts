@@ -68,6 +68,23 @@ describe("router and conversations", () => {
       }).pipe(Effect.scoped, Effect.provide(conversationLayer()))
     ))
 
+  test("a long conversation's stored transcript is kept near memory.max_messages, newest kept", () =>
+    runLive(
+      Effect.gen(function* () {
+        const { router, channel } = yield* harness({ memory: { max_messages: 10 } })
+        for (let i = 0; i < 30; i++) {
+          yield* router.receive(inbound({ text: `m${i}` }))
+          yield* eventually(() => channel.replies[i]?.text)
+        }
+        const store = yield* Store
+        // Trimmed to 10 once 50 messages were appended (turn 25), then 5 more turns of 2 messages.
+        expect(yield* store.messageCount("sage/memory:test/dm1")).toBe(20)
+        const kept = yield* store.history("sage/memory:test/dm1", 100)
+        expect(kept[0]!.content).toBe("m20")
+        expect(kept.at(-1)!.content).toBe("ok: m29")
+      }).pipe(Effect.scoped, Effect.provide(conversationLayer()))
+    ))
+
   test("an idle conversation is passivated, and the next message revives it with its history", () =>
     runTest(
       Effect.gen(function* () {

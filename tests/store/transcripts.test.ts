@@ -96,6 +96,21 @@ describe("Store transcripts", () => {
       })
     ))
 
+  test("capHistory trims in the next group commit, in order with the writes around it", () =>
+    withStore(
+      db(),
+      Effect.gen(function* () {
+        const store = yield* Store
+        for (let i = 1; i <= 5; i++) yield* store.appendMessage(message("c/1/1", `m${i}`, i))
+        yield* store.capHistory("c/1/1", 2)
+        yield* store.appendMessage(message("c/1/1", "m6", 6))
+        yield* store.appendMessage(message("c/1/2", "other"))
+        expect((yield* store.stats).pending).toBe(8)
+        expect((yield* store.history("c/1/1", 100)).map((m) => m.content)).toEqual(["m4", "m5", "m6"])
+        expect(yield* store.messageCount("c/1/2")).toBe(1)
+      })
+    ))
+
   test("conversations lists ids with counts and last activity, filtered by prefix, newest first", () =>
     withStore(
       db(),

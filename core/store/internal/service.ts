@@ -130,6 +130,11 @@ export const makeStore = (options: OpenOptions): Effect.Effect<StoreService, Sto
         readOf(pendingConversations, conversationId, () => (reads.messageCount.get(conversationId) as { n: number }).n),
       trimHistory: (conversationId, keepLast) =>
         read(() => reads.trimHistory.run(conversationId, Math.max(0, Math.floor(keepLast))).changes),
+      capHistory: (conversationId, keepLast) =>
+        Effect.sync(() => {
+          writer.write(writes.capHistory, [conversationId, Math.max(0, Math.floor(keepLast))])
+          pendingConversations.add(conversationId)
+        }),
       clearHistory: (conversationId) => read(() => reads.clearHistory.run(conversationId).changes),
       conversations: (options = {}) =>
         read(() => reads.conversations.all(options.prefix ?? "", options.limit ?? -1) as Array<ConversationSummary>),

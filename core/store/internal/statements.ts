@@ -17,7 +17,12 @@ const jobColumns = `id, persona, conversation_id AS conversationId, owner, promp
 const outboxColumns = `key, persona, channel, conversation_id AS conversationId, turn_id AS turnId, chunk, text, status,
   platform_id AS platformId, created_at AS createdAt, updated_at AS updatedAt`
 
+/** Everything at or below the (keepLast + 1)-th newest id; nothing when there are not that many. */
+const trimHistory = `DELETE FROM messages WHERE conversation_id = ?1 AND id <= (SELECT id FROM messages
+    WHERE conversation_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)`
+
 const writes = {
+  capHistory: trimHistory,
   appendMessage: `INSERT INTO messages (conversation_id, role, content, at, author_id, author_name, inbound_id, turn_id,
     tool_calls, tool_call_id, tool_name, tokens_in, tokens_out, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   saveNote: `INSERT INTO notes (owner, key, text, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
@@ -44,9 +49,7 @@ const writes = {
 const reads = {
   history: `SELECT ${messageColumns} FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT ?`,
   messageCount: "SELECT count(*) AS n FROM messages WHERE conversation_id = ?",
-  // Everything at or below the (keepLast + 1)-th newest id; nothing when there are not that many.
-  trimHistory: `DELETE FROM messages WHERE conversation_id = ?1 AND id <= (SELECT id FROM messages
-    WHERE conversation_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)`,
+  trimHistory,
   clearHistory: "DELETE FROM messages WHERE conversation_id = ?",
   conversations: `SELECT conversation_id AS id, count(*) AS messages, max(at) AS lastAt FROM messages
     WHERE ?1 = '' OR substr(conversation_id, 1, length(?1)) = ?1
