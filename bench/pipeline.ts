@@ -25,6 +25,8 @@ interface Figures {
   readonly rate: number
   readonly p50: number
   readonly p99: number
+  /** CPU time (user + system, all threads) per message, in µs: steadier than the rate on a shared machine. */
+  readonly cpu: number
 }
 
 /** Run `loops` closed loops of `roundTrip` for `seconds`; latency in milliseconds. */
@@ -34,6 +36,7 @@ const closedLoop = (loops: number, roundTrip: (loop: number, n: number) => Effec
     let count = 0
     const deadline = performance.now() + seconds * 1000
     const start = performance.now()
+    const cpuBefore = process.cpuUsage()
     yield* Effect.forEach(
       Array.from({ length: loops }, (_, i) => i),
       (loop) =>
@@ -48,8 +51,14 @@ const closedLoop = (loops: number, roundTrip: (loop: number, n: number) => Effec
       { concurrency: "unbounded", discard: true }
     )
     const elapsed = (performance.now() - start) / 1000
+    const cpuUsed = process.cpuUsage(cpuBefore)
     latencies.sort((a, b) => a - b)
-    return { rate: count / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) } satisfies Figures
+    return {
+      rate: count / elapsed,
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      cpu: (cpuUsed.user + cpuUsed.system) / count
+    } satisfies Figures
   })
 
 /** The floor: one fiber answering requests from a Queue through a Deferred. */
@@ -118,7 +127,7 @@ const program = Effect.gen(function* () {
   const row = (name: string, f: Figures, base: Figures) =>
     [
       name,
-      `${fmt(f.rate)} msg/s (${((f.rate / base.rate) * 100).toFixed(1)}% of floor), p50 ${(f.p50 * 1000).toFixed(0)} µs, p99 ${(f.p99 * 1000).toFixed(0)} µs`
+      `${fmt(f.rate)} msg/s (${((f.rate / base.rate) * 100).toFixed(1)}% of floor), p50 ${(f.p50 * 1000).toFixed(0)} µs, p99 ${(f.p99 * 1000).toFixed(0)} µs, CPU ${f.cpu.toFixed(0)} µs/msg`
     ] as const
   report("pipeline (router + policy + conversation actors + SQLite on disk + agent loop, instant provider)", [
     row("floor, 1 requester", floorOne, floorOne),

@@ -88,31 +88,37 @@ export const conversationBehavior = (
     let cachedWindow = env.persona().memory.window
     let appended = 0
 
-    const remember = (messages: ReadonlyArray<NewMessage>) =>
-      Effect.gen(function* () {
-        for (const message of messages) {
-          yield* store.appendMessage(message)
-          history.push({ ...message, id: 0 })
-        }
-        appended += messages.length
-        const persona = env.persona()
-        if (history.length > persona.memory.window) history = history.slice(-persona.memory.window)
-        // Trim the stored transcript now and then (at most a tenth over the cap), not on every message: each trim
-        // walks the conversation's index down to the cap.
-        if (appended >= Math.max(50, Math.floor(persona.memory.maxMessages / 10))) {
-          appended = 0
-          yield* store.capHistory(id, persona.memory.maxMessages)
-        }
-      })
+    // Runs twice a turn: the writes are chained without a generator.
+    const remember = (messages: ReadonlyArray<NewMessage>): Effect.Effect<void> => {
+      const writes: Array<Effect.Effect<void>> = []
+      for (const message of messages) {
+        writes.push(store.appendMessage(message))
+        history.push({ ...message, id: 0 })
+      }
+      appended += messages.length
+      const persona = env.persona()
+      if (history.length > persona.memory.window) history = history.slice(-persona.memory.window)
+      // Trim the stored transcript now and then (at most a tenth over the cap), not on every message: each trim
+      // walks the conversation's index down to the cap.
+      if (appended >= Math.max(50, Math.floor(persona.memory.maxMessages / 10))) {
+        appended = 0
+        writes.push(store.capHistory(id, persona.memory.maxMessages))
+      }
+      return writes.length === 1 ? writes[0]! : Effect.all(writes, { discard: true })
+    }
 
-    const windowOf = (persona: PersonaDefinition) =>
-      Effect.gen(function* () {
-        if (persona.memory.window > cachedWindow) {
-          history = [...(yield* store.history(id, persona.memory.window))]
-        }
-        cachedWindow = persona.memory.window
-        return history.slice(-persona.memory.window)
+    const windowOf = (persona: PersonaDefinition): Effect.Effect<ReadonlyArray<StoredMessage>> => {
+      const size = persona.memory.window
+      if (size <= cachedWindow) {
+        cachedWindow = size
+        return Effect.succeed(history.slice(-size))
+      }
+      return Effect.map(store.history(id, size), (fresh) => {
+        history = [...fresh]
+        cachedWindow = size
+        return history.slice(-size)
       })
+    }
 
     // Remember where this conversation is answered, for scheduled prompts after a restart.
     let address = yield* store.getCursor(addressKey(id))
@@ -128,30 +134,28 @@ export const conversationBehavior = (
       return store.setCursor(addressKey(id), next)
     }
 
-    const sinkFor = (target: ReplyTarget & { readonly channel: string }): Effect.Effect<ReplySink> =>
-      Effect.gen(function* () {
-        // Dry run keeps replies off the platforms; the local channels (web playground, console) still get them.
-        if (env.dryRun && !localChannels.test(target.channel)) return loggingSink(target, "dry run")
-        // Right after a restart a recovered turn may be ready before its channel has reconnected: wait for it.
-        const channel =
-          env.channel(target.channel) ?? (env.awaitChannel ? yield* env.awaitChannel(target.channel) : undefined)
-        return channel ? channel.openReply(target) : loggingSink(target, `channel ${target.channel} is not running`)
-      })
+    const sinkFor = (target: ReplyTarget & { readonly channel: string }): Effect.Effect<ReplySink> => {
+      // Dry run keeps replies off the platforms; the local channels (web playground, console) still get them.
+      if (env.dryRun && !localChannels.test(target.channel)) return Effect.succeed(loggingSink(target, "dry run"))
+      const notRunning = () => loggingSink(target, `channel ${target.channel} is not running`)
+      const channel = env.channel(target.channel)
+      if (channel !== undefined || env.awaitChannel === undefined) {
+        return Effect.succeed(channel ? channel.openReply(target) : notRunning())
+      }
+      // Right after a restart a recovered turn may be ready before its channel has reconnected: wait for it.
+      return Effect.map(env.awaitChannel(target.channel), (late) => (late ? late.openReply(target) : notRunning()))
+    }
 
-    /** Publish an event of the turn and hand it to the channel. */
+    /** Publish an event of the turn and hand it to the channel (once per streamed delta: kept to a few steps). */
     const deliver = (sink: ReplySink, event: OutboundEvent) =>
-      Effect.zipRight(
-        bus.publish(event),
-        sink
-          .emit(event)
-          .pipe(
-            Effect.catchAll((error) =>
-              Effect.logWarning(`could not deliver ${event._tag}: ${error.reason}`).pipe(
-                Effect.annotateLogs({ channel: error.channel, ambiguous: String(error.ambiguous) })
-              )
-            )
+      Effect.suspend(() => {
+        bus.unsafePublish(event)
+        return Effect.catchAll(sink.emit(event), (error) =>
+          Effect.logWarning(`could not deliver ${event._tag}: ${error.reason}`).pipe(
+            Effect.annotateLogs({ channel: error.channel, ambiguous: String(error.ambiguous) })
           )
-      )
+        )
+      })
 
     const userMessageOf = (message: MessageReceived): NewMessage => ({
       conversationId: id,

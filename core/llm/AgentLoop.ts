@@ -9,7 +9,7 @@
  * const result = yield* runTurn({ persona, conversationId, correlationId, turnId, history, messages, toolContext, emit })
  * yield* Effect.forEach(result.transcript, store.appendMessage)
  */
-import { Clock, Data, Effect, Option, Random } from "effect"
+import { Data, Effect, Option, Random } from "effect"
 import type { RoomContext } from "../channels/Channel.ts"
 import type { EventOf, MessageReceived } from "../events/Events.ts"
 import { type BotMessageKey, botMessage } from "../i18n/messages.ts"
@@ -36,6 +36,7 @@ import type {
   FinishReason,
   LlmError,
   LlmProvider,
+  StreamEvent,
   ToolCall,
   ToolSpec,
   Usage
@@ -111,11 +112,17 @@ interface Candidate {
   readonly maxRetries: number
 }
 
-/** What one successful call produced. */
-interface CallResult {
+/** What one streamed call produced. */
+interface StreamedCall {
   readonly text: string
   readonly toolCalls: ReadonlyArray<ToolCall>
   readonly finishReason: FinishReason
+  /** Output tokens, as reported or estimated. */
+  readonly output: number
+}
+
+/** What one successful call produced, and who produced it. */
+interface CallResult extends StreamedCall {
   readonly candidate: Candidate
 }
 
@@ -165,19 +172,20 @@ export const runTurn = (input: TurnInput): Effect.Effect<TurnResult, TurnFailed,
     const language = input.messages.at(-1)?.author.language
     const failure = (kind: TurnFailed["kind"], reason: string, key: BotMessageKey) =>
       new TurnFailed({ kind, reason, userText: botMessage(persona, key, language) })
-    const base = () =>
-      Effect.map(Clock.currentTimeMillis, (at) => ({
-        at,
-        correlationId: input.correlationId,
-        persona: persona.id,
-        conversationId: input.conversationId
-      }))
+    // Read synchronously (the test clock too): this runs for every streamed delta.
+    const clock = yield* Effect.clock
+    const base = () => ({
+      at: clock.unsafeCurrentTimeMillis(),
+      correlationId: input.correlationId,
+      persona: persona.id,
+      conversationId: input.conversationId
+    })
 
     const { chain, skipped } = yield* resolveChain(persona)
     for (const reason of skipped) yield* Effect.logWarning(`${persona.id}: skipping a model of the chain: ${reason}`)
     if (chain.length === 0) return yield* failure("config", skipped.join("; "), "not_configured")
 
-    const startedAt = yield* Clock.currentTimeMillis
+    const startedAt = clock.unsafeCurrentTimeMillis()
     const day = utcDay(startedAt)
     if (persona.model.dailyTokens !== undefined) {
       const rows = yield* store.usage({ persona: persona.id, day })
@@ -232,73 +240,97 @@ export const runTurn = (input: TurnInput): Effect.Effect<TurnResult, TurnFailed,
       }
     }
 
-    /** Stream one call, forwarding text deltas; fails with the provider's `LlmError`. */
-    const streamCall = (candidate: Candidate, request: ChatRequest) => {
-      const completion = candidate.provider.start(request)
-      return Effect.gen(function* () {
+    /**
+     * Stream one call, forwarding text deltas; fails with the provider's `LlmError`. A plain loop of `flatMap`s rather
+     * than a generator: it runs once per streamed delta.
+     */
+    const streamCall = (candidate: Candidate, request: ChatRequest): Effect.Effect<StreamedCall, LlmError> =>
+      Effect.suspend(() => {
+        const completion = candidate.provider.start(request)
         const started = performance.now()
         let text = ""
-        for (;;) {
-          const event = yield* completion.next
-          if (event._tag === "Finished") {
-            const usage = {
-              input:
-                event.usage.input > 0
-                  ? event.usage.input
-                  : messagesTokens(request.messages) + estimateTokens(request.system),
-              output: event.usage.output > 0 ? event.usage.output : text === "" ? 0 : roughTokens(text.length)
-            }
-            state.input += usage.input
-            state.output += usage.output
-            yield* store.addUsage({
+        const finished = (event: Extract<StreamEvent, { _tag: "Finished" }>) => {
+          const usage = {
+            input:
+              event.usage.input > 0
+                ? event.usage.input
+                : messagesTokens(request.messages) + estimateTokens(request.system),
+            output: event.usage.output > 0 ? event.usage.output : text === "" ? 0 : roughTokens(text.length)
+          }
+          state.input += usage.input
+          state.output += usage.output
+          if (Option.isSome(metrics)) {
+            const seconds = (performance.now() - started) / 1000
+            recordCall(metrics.value, persona.id, candidate.provider.name, candidate.model, seconds, usage)
+          }
+          const call: StreamedCall = {
+            text,
+            toolCalls: event.toolCalls,
+            finishReason: event.finishReason,
+            output: usage.output
+          }
+          return Effect.as(
+            store.addUsage({
               persona: persona.id,
               provider: candidate.provider.name,
               model: candidate.model,
               day,
               input: usage.input,
               output: usage.output
-            })
-            if (Option.isSome(metrics)) {
-              const seconds = (performance.now() - started) / 1000
-              recordCall(metrics.value, persona.id, candidate.provider.name, candidate.model, seconds, usage)
-            }
-            return { text, toolCalls: event.toolCalls, finishReason: event.finishReason, output: usage.output }
-          }
-          if (event.text === "") continue
+            }),
+            call
+          )
+        }
+        const loop: Effect.Effect<StreamedCall, LlmError> = Effect.flatMap(completion.next, (event) => {
+          if (event._tag === "Finished") return finished(event)
+          if (event.text === "") return loop
           const delta = state.separator === "" ? event.text : `${state.separator}${event.text}`
           state.separator = ""
           text += event.text
           state.visible += delta
-          const fields = yield* base()
-          yield* input.emit({ _tag: "ReplyDelta", ...fields, turnId: input.turnId, delta, text: state.visible })
-        }
-      }).pipe(Effect.ensuring(Effect.sync(completion.cancel)))
-    }
+          return Effect.zipRight(
+            input.emit({ _tag: "ReplyDelta", ...base(), turnId: input.turnId, delta, text: state.visible }),
+            loop
+          )
+        })
+        return Effect.ensuring(loop, Effect.sync(completion.cancel))
+      })
 
-    /** One call with retries on the current model and fallbacks down the chain. */
-    const callWithRetry = (extra: ReadonlyArray<ChatMessage>, maxTokens: number, lastRound: boolean) =>
-      Effect.gen(function* () {
-        for (let index = state.candidate; index < chain.length; index++) {
-          const candidate = chain[index]!
-          for (let attempt = 1; ; attempt++) {
-            const visibleBefore = state.visible
-            const separatorBefore = state.separator
-            yield* Effect.flatMap(base(), (fields) => input.emit({ _tag: "Typing", ...fields }))
-            const outcome = yield* Effect.either(
-              streamCall(candidate, requestFor(candidate, extra, maxTokens, lastRound))
-            )
-            if (outcome._tag === "Right") {
-              state.candidate = index
-              return { ...outcome.right, candidate }
-            }
-            const error: LlmError = outcome.left
-            const step = decide(error, attempt, candidate.maxRetries, index + 1 < chain.length, yield* Random.next)
-            attempts.push(error.message)
-            yield* Effect.logWarning(`${persona.id}: LLM call failed (${step.next}): ${error.message}`)
-            yield* Effect.flatMap(base(), (fields) =>
-              input.emit({
+    /**
+     * One call of the chain's model `index`, attempt `attempt`; on failure, a retry (after its delay), the next model
+     * of the chain, or the turn fails.
+     */
+    const callWithRetry = (
+      extra: ReadonlyArray<ChatMessage>,
+      maxTokens: number,
+      lastRound: boolean,
+      index = state.candidate,
+      attempt = 1
+    ): Effect.Effect<CallResult, TurnFailed> =>
+      Effect.suspend(() => {
+        const candidate = chain[index]
+        if (candidate === undefined) {
+          return Effect.fail(failure("providers", attempts.join("; ") || "no model left to try", "error"))
+        }
+        const visibleBefore = state.visible
+        const separatorBefore = state.separator
+        const call = Effect.zipRight(
+          input.emit({ _tag: "Typing", ...base() }),
+          streamCall(candidate, requestFor(candidate, extra, maxTokens, lastRound))
+        )
+        return Effect.matchEffect(call, {
+          onSuccess: (result) => {
+            state.candidate = index
+            return Effect.succeed({ ...result, candidate })
+          },
+          onFailure: (error) =>
+            Effect.gen(function* () {
+              const step = decide(error, attempt, candidate.maxRetries, index + 1 < chain.length, yield* Random.next)
+              attempts.push(error.message)
+              yield* Effect.logWarning(`${persona.id}: LLM call failed (${step.next}): ${error.message}`)
+              yield* input.emit({
                 _tag: "LlmAttemptFailed",
-                ...fields,
+                ...base(),
                 provider: candidate.provider.name,
                 model: candidate.model,
                 attempt,
@@ -306,55 +338,50 @@ export const runTurn = (input: TurnInput): Effect.Effect<TurnResult, TurnFailed,
                 next: step.next,
                 ...(step.next === "retry" ? { delayMs: step.delayMs } : {})
               })
-            )
-            if (step.next === "give_up") {
-              return yield* failure("providers", attempts.join("; "), "error")
-            }
-            if (state.visible !== visibleBefore) {
-              // Part of an answer was shown and is now discarded: the channel re-renders from `text`.
-              state.visible = visibleBefore
-              yield* Effect.flatMap(base(), (fields) =>
-                input.emit({
+              if (step.next === "give_up") {
+                return yield* failure("providers", attempts.join("; "), "error")
+              }
+              if (state.visible !== visibleBefore) {
+                // Part of an answer was shown and is now discarded: the channel re-renders from `text`.
+                state.visible = visibleBefore
+                yield* input.emit({
                   _tag: "ReplyDelta",
-                  ...fields,
+                  ...base(),
                   turnId: input.turnId,
                   delta: "",
                   text: visibleBefore,
                   reset: true
                 })
-              )
-            }
-            state.separator = separatorBefore
-            if (step.next === "fallback") break
-            yield* Effect.sleep(step.delayMs)
-          }
-        }
-        return yield* failure("providers", attempts.join("; ") || "no model left to try", "error")
+              }
+              state.separator = separatorBefore
+              if (step.next === "fallback") return yield* callWithRetry(extra, maxTokens, lastRound, index + 1, 1)
+              yield* Effect.sleep(step.delayMs)
+              return yield* callWithRetry(extra, maxTokens, lastRound, index, attempt + 1)
+            })
+        })
       })
 
     /** One answer: a call, continued with a doubled budget while it is cut for length. */
-    const answer = (lastRound: boolean) =>
-      Effect.gen(function* () {
-        let budget = initialOutputBudget(persona.model.initialTokens, persona.model.maxTokens)
-        let text = ""
-        let used = 0
-        let extra: ReadonlyArray<ChatMessage> = []
-        for (;;) {
-          const result: CallResult & { readonly output: number } = yield* callWithRetry(extra, budget, lastRound)
-          text += result.text
-          // A call cut for length used its whole budget, whatever a server reports.
-          used += result.finishReason === "length" ? Math.max(result.output, budget) : result.output
-          if (result.finishReason !== "length" || result.toolCalls.length > 0) {
-            return { ...result, text }
-          }
-          const next = nextOutputBudget(budget, used, persona.model.maxTokens)
-          if (next === undefined) return { ...result, text }
-          budget = next
-          extra = [
-            { role: "assistant", content: text },
-            { role: "user", content: CONTINUE_PROMPT }
-          ]
-        }
+    const answer = (
+      lastRound: boolean,
+      budget = initialOutputBudget(persona.model.initialTokens, persona.model.maxTokens),
+      before = "",
+      usedBefore = 0,
+      extra: ReadonlyArray<ChatMessage> = []
+    ): Effect.Effect<CallResult, TurnFailed> =>
+      Effect.flatMap(callWithRetry(extra, budget, lastRound), (result) => {
+        const text = before + result.text
+        // A call cut for length used its whole budget, whatever a server reports.
+        const used = usedBefore + (result.finishReason === "length" ? Math.max(result.output, budget) : result.output)
+        const next =
+          result.finishReason !== "length" || result.toolCalls.length > 0
+            ? undefined
+            : nextOutputBudget(budget, used, persona.model.maxTokens)
+        if (next === undefined) return Effect.succeed({ ...result, text })
+        return answer(lastRound, next, text, used, [
+          { role: "assistant", content: text },
+          { role: "user", content: CONTINUE_PROMPT }
+        ])
       })
 
     const runTool = (call: ToolCall) =>
@@ -365,10 +392,9 @@ export const runTurn = (input: TurnInput): Effect.Effect<TurnResult, TurnFailed,
           persona.toolOptions[call.name] ?? (plugin === undefined ? undefined : persona.toolOptions[plugin])
         const context: ToolCallContext = { ...input.toolContext, options }
         const outcome = yield* tools.call(call.name, call.arguments, context)
-        const fields = yield* base()
         yield* input.emit({
           _tag: "ToolResult",
-          ...fields,
+          ...base(),
           turnId: input.turnId,
           callId: call.id,
           tool: call.name,
@@ -379,10 +405,14 @@ export const runTurn = (input: TurnInput): Effect.Effect<TurnResult, TurnFailed,
         return outcome
       })
 
-    const record = (message: Omit<NewMessage, "conversationId" | "at" | "turnId">) =>
-      Effect.map(Clock.currentTimeMillis, (at) => {
-        transcript.push({ conversationId: input.conversationId, at, turnId: input.turnId, ...message })
+    const record = (message: Omit<NewMessage, "conversationId" | "at" | "turnId">) => {
+      transcript.push({
+        conversationId: input.conversationId,
+        at: clock.unsafeCurrentTimeMillis(),
+        turnId: input.turnId,
+        ...message
       })
+    }
 
     for (let round = 0; ; round++) {
       const lastRound = specs.length > 0 && round >= persona.model.maxToolIterations
@@ -391,12 +421,11 @@ export const runTurn = (input: TurnInput): Effect.Effect<TurnResult, TurnFailed,
       if (result.toolCalls.length > 0 && !lastRound && specs.length > 0) {
         const calls = result.toolCalls
         turnMessages.push({ role: "assistant", content: result.text, toolCalls: calls })
-        yield* record({ role: "assistant", content: result.text, toolCalls: calls })
+        record({ role: "assistant", content: result.text, toolCalls: calls })
         for (const call of calls) {
-          const fields = yield* base()
           yield* input.emit({
             _tag: "ToolCalled",
-            ...fields,
+            ...base(),
             turnId: input.turnId,
             callId: call.id,
             tool: call.name,
@@ -408,7 +437,7 @@ export const runTurn = (input: TurnInput): Effect.Effect<TurnResult, TurnFailed,
         for (const [i, call] of calls.entries()) {
           const outcome = outcomes[i]!
           turnMessages.push({ role: "tool", toolCallId: call.id, name: call.name, content: outcome.content })
-          yield* record({
+          record({
             role: "tool",
             content: outcome.content,
             toolCallId: call.id,
@@ -425,7 +454,7 @@ export const runTurn = (input: TurnInput): Effect.Effect<TurnResult, TurnFailed,
         return yield* failure("providers", `${what} returned an empty answer (finish: ${result.finishReason})`, "error")
       }
       const usage = { input: state.input, output: state.output }
-      yield* record({
+      record({
         role: "assistant",
         content: result.text,
         tokensIn: usage.input,
