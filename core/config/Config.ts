@@ -27,7 +27,20 @@ export const StoreConfig = Schema.Struct({
    * How long a write nobody waits for may wait to share a commit with others (throughput; a crash loses at most this
    * much of such writes — replies are always committed before they are sent).
    */
-  flushDelay: withDefault("flush_delay", Millis, () => 5)
+  flushDelay: withDefault("flush_delay", Millis, () => 5),
+  /**
+   * How long records of handled messages and sent reply chunks are kept (they recognise a platform's redelivery and
+   * let a restart finish a turn); older ones are pruned hourly.
+   */
+  deliveryRetention: withDefault(
+    "delivery_retention",
+    Millis.pipe(
+      Schema.filter(
+        (ms) => ms >= 3_600_000 || "expected at least 1h (delivery records must outlive every persona's stale_after)"
+      )
+    ),
+    () => 7 * 24 * 3_600_000
+  )
 })
 
 export const EventLogConfig = Schema.Struct({

@@ -32,6 +32,7 @@ import type { PersonaDefinition } from "../persona/Persona.ts"
 import { Personas } from "../persona/Personas.ts"
 import { HostApi } from "../plugins/HostApi.ts"
 import { PluginHost } from "../plugins/PluginHost.ts"
+import { pruneDeliveriesEvery } from "../store/Retention.ts"
 import { Store } from "../store/Store.ts"
 import { registerGuardedFetch } from "../tools/GuardedFetch.ts"
 import { ToolGuard } from "../tools/ToolGuard.ts"
@@ -153,6 +154,8 @@ export const startRuntime = (options: RuntimeOptions = {}) =>
         redact: (line) => defaultRedactor.redact(line)
       })
     }
+
+    yield* pruneDeliveriesEvery({ retentionMs: config.store.deliveryRetention })
 
     const runtimeScope = yield* Effect.scope
     const root = yield* Actor.root("troupe")

@@ -170,6 +170,12 @@ export interface OutboxEntry extends NewOutboxEntry {
  * The store. Every method is a cheap synchronous `Effect`. Methods marked *buffered* return before their write is
  * durable; `commit` is the durability point. Every read first commits what is buffered, so it sees earlier writes.
  */
+/** What `pruneDeliveries` deleted. */
+export interface PruneResult {
+  readonly inbound: number
+  readonly outbox: number
+}
+
 export interface StoreService {
   /** The database file (`:memory:` for `layerMemory`). */
   readonly path: string
@@ -249,6 +255,11 @@ export interface StoreService {
   outboxPending(channel: string): Effect.Effect<ReadonlyArray<OutboxEntry>>
 
   /** Succeeds once every write issued before it is committed; fails if one of them could not be. */
+  /**
+   * Delete delivery records (inbound messages, outbox chunks) older than `before`, in batches of `batch` (default
+   * 1000) with a yield between them; returns how many of each were deleted.
+   */
+  pruneDeliveries(before: number, batch?: number): Effect.Effect<PruneResult>
   readonly commit: Effect.Effect<void, StoreError>
   /** Group-commit counters (transactions, committed and failed writes, writes pending). */
   readonly stats: Effect.Effect<WriterStats>

@@ -109,6 +109,15 @@ export const migrations: ReadonlyArray<Migration> = [
       );
       CREATE INDEX outbox_by_channel_status ON outbox (channel, status);
     `
+  },
+  {
+    version: 2,
+    name: "delivery records by age",
+    // For pruning delivery records past `store.delivery_retention` without a table scan.
+    sql: `
+      CREATE INDEX inbound_by_at ON inbound (at);
+      CREATE INDEX outbox_by_updated ON outbox (updated_at);
+    `
   }
 ]
 

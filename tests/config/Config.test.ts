@@ -48,6 +48,16 @@ describe("config.yaml", () => {
     }
   })
 
+  test("store.delivery_retention: a duration of at least an hour, a week by default", async () => {
+    expect(problems(await load({ "config.yaml": "store:\n  delivery_retention: 10m\n" }))).toEqual([
+      `2:store.delivery_retention: expected at least 1h (delivery records must outlive every persona's stale_after)`
+    ])
+    const fine = await load({ "config.yaml": "store:\n  delivery_retention: 2d\n" })
+    expect(Either.getOrThrow(fine).config.store.deliveryRetention).toBe(2 * 24 * 3_600_000)
+    const defaults = await load({ "config.yaml": "store: {}\n" })
+    expect(Either.getOrThrow(defaults).config.store.deliveryRetention).toBe(7 * 24 * 3_600_000)
+  })
+
   test("an unknown top-level section gets a suggestion", async () => {
     expect(problems(await load({ "config.yaml": "provders: {}\n" }))).toEqual([
       `1:provders: unknown key (did you mean "providers"?)`

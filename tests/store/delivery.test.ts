@@ -134,4 +134,27 @@ describe("Store outbox", () => {
         expect((yield* store.stats).failedWrites).toBe(0)
       })
     ))
+
+  test("delivery records older than the cutoff are pruned in batches; newer ones stay", () =>
+    withStore(
+      db(),
+      Effect.gen(function* () {
+        const store = yield* Store
+        for (let i = 0; i < 25; i++) yield* store.recordInbound(inbound(`old${i}`, 100 + i))
+        yield* store.recordInbound(inbound("new", 5_000))
+        yield* TestClock.setTime(1_000)
+        for (let i = 0; i < 7; i++) yield* store.outboxPut(chunk(`old${i}`, 0))
+        yield* TestClock.setTime(6_000)
+        yield* store.outboxPut(chunk("new", 0))
+        yield* store.outboxMark("old0:0", "sent", "p1")
+        // `old0` was touched after the cutoff: its age counts from its last update.
+        expect(yield* store.pruneDeliveries(2_000, 10)).toEqual({ inbound: 25, outbox: 6 })
+        expect(yield* store.recordInbound(inbound("old3", 103))).toBe("new")
+        expect(yield* store.recordInbound(inbound("new", 5_000))).toBe("seen")
+        expect(yield* store.outboxGet("old1:0")).toBeUndefined()
+        expect(yield* store.outboxGet("old0:0")).toMatchObject({ status: "sent" })
+        expect(yield* store.outboxGet("new:0")).toMatchObject({ status: "pending" })
+        expect(yield* store.pruneDeliveries(2_000)).toEqual({ inbound: 1, outbox: 0 })
+      })
+    ))
 })

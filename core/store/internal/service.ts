@@ -11,6 +11,7 @@ import type {
   Job,
   Note,
   OutboxEntry,
+  PruneResult,
   StoreService,
   UnansweredInbound,
   UsageRow
@@ -249,6 +250,23 @@ export const makeStore = (options: OpenOptions): Effect.Effect<StoreService, Sto
       outboxPending: (channel) =>
         read(() => (reads.outboxPending.all(channel) as Array<OutboxRow>).map(toOutbox) as Array<OutboxEntry>),
 
+      pruneDeliveries: (before, batch = 1000) =>
+        Effect.gen(function* () {
+          const size = Math.max(1, Math.floor(batch))
+          const pruned = { inbound: 0, outbox: 0 }
+          for (const [table, statement] of [
+            ["inbound", reads.pruneInbound],
+            ["outbox", reads.pruneOutbox]
+          ] as const) {
+            for (;;) {
+              const deleted = yield* read(() => statement.run(before, size).changes)
+              pruned[table] += deleted
+              if (deleted < size) break
+              yield* Effect.yieldNow()
+            }
+          }
+          return pruned satisfies PruneResult
+        }),
       commit: writer.commit,
       stats: Effect.sync(() => writer.stats())
     }

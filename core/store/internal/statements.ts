@@ -74,6 +74,9 @@ const reads = {
     FROM inbound
     WHERE persona = ? AND status = 'received' AND at >= ? ORDER BY at, message_id`,
   outboxGet: `SELECT ${outboxColumns} FROM outbox WHERE key = ?`,
+  // A batch at a time: a big first prune must not hold the event loop (and the write lock) for long.
+  pruneInbound: "DELETE FROM inbound WHERE rowid IN (SELECT rowid FROM inbound WHERE at < ? LIMIT ?)",
+  pruneOutbox: "DELETE FROM outbox WHERE rowid IN (SELECT rowid FROM outbox WHERE updated_at < ? LIMIT ?)",
   outboxPending: `SELECT ${outboxColumns} FROM outbox WHERE channel = ? AND status IN ('pending', 'unknown')
     ORDER BY key, chunk`
 } as const
