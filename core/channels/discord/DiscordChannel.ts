@@ -15,13 +15,16 @@
  *     dev_guild: "123456789012345678"
  */
 import {
+  type CacheFactory,
   Client,
   type ClientOptions,
+  Collection,
   Events,
   GatewayIntentBits,
   type Interaction,
+  LimitedCollection,
   type Message,
-  Options,
+  MessageManager,
   Partials
 } from "discord.js"
 import { Deferred, Duration, Effect, FiberSet, Option, Queue } from "effect"
@@ -80,6 +83,20 @@ const closeReasons: Readonly<Record<number, string>> = {
   4014: "intents not allowed: enable the Message Content intent in the developer portal (Bot > Privileged Gateway Intents)"
 }
 
+/** Messages discord.js keeps per channel (nothing here reads old messages; its default is 200). */
+export const messageCacheSize = 10
+
+/**
+ * discord.js's caches: the last `messageCacheSize` messages per channel, everything else as discord.js keeps it (users,
+ * channels, guilds: bounded by what the bot is in). The message managers are recognised by identity, not by class
+ * name as `Options.cacheWithLimits` does: the bundle (`dist/troupe.js`) is minified, so `GuildMessageManager` is
+ * called something like `pv` there, a name-keyed limit never matches, and every message the bot ever saw stays cached.
+ */
+export const makeCache = ((managerType) =>
+  managerType === MessageManager
+    ? new LimitedCollection({ maxSize: messageCacheSize })
+    : new Collection()) as CacheFactory
+
 const describe = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause))
 
 const noPingsOption = { parse: [], repliedUser: false }
@@ -114,7 +131,7 @@ export const makeDiscordChannel =
         allowedMentions: noPingsOption,
         enforceNonce: true,
         // Nothing here reads old messages: keep the per-channel message cache tiny so memory stays flat.
-        makeCache: Options.cacheWithLimits({ ...Options.DefaultMakeCacheSettings, MessageManager: 10 }),
+        makeCache,
         rest: {
           ...(config.api === undefined ? {} : { api: config.api }),
           ...(config.requestTimeout === undefined ? {} : { timeout: config.requestTimeout }),
