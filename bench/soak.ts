@@ -115,10 +115,17 @@ llm.onRequest((request: RecordedRequest): Step | undefined => {
   return undefined
 })
 
-// Accounts. Each normal user sends at most ~3 messages a minute (round-robin over a pool sized by the rate), so only
-// the spammer ever meets tg's 6/min user limit.
+// `--only tg|dc|cy`: the load on one platform alone (the others stay connected), to tell where memory goes.
+const onlyFlag = process.argv.indexOf("--only")
+const only = onlyFlag >= 0 ? process.argv[onlyFlag + 1] : undefined
+
+// Accounts. Each normal user sends at most ~3 messages a minute (round-robin over a pool sized by the platform's rate),
+// so only the spammer ever meets tg's 6/min user limit — with `--only` too, where one platform gets the whole rate.
 const poolSize = (share: number) => Math.max(10, Math.ceil((rate * share * 60) / 3))
-const share = { tg: 0.32, dc: 0.4, cy: 0.28 }
+const share =
+  only === undefined
+    ? { tg: 0.32, dc: 0.4, cy: 0.28 }
+    : { tg: only === "tg" ? 1 : 0, dc: only === "dc" ? 1 : 0, cy: only === "cy" ? 1 : 0 }
 
 const tgToken = `7100001:${"S".repeat(35)}`
 const tgBot = telegram.addBot({ token: tgToken, id: 7100001, username: "tg_soak_bot" })
@@ -127,7 +134,8 @@ const tgSpammer = { id: 9999, first_name: "Spammer" }
 // Shared rooms get at most ~10 addressed messages a minute each (Telegram allows a bot ~20 messages a minute in a group,
 // and a streamed reply there takes `group_edit_interval`, 3 s): more of them at higher rates.
 const roomCount = (perSecond: number) => Math.max(2, Math.ceil((perSecond * 60) / 10))
-const tgGroups = Array.from({ length: roomCount(rate * 0.08) }, (_, i) => ({
+// (A quarter of Telegram's load is group mentions.)
+const tgGroups = Array.from({ length: roomCount(rate * share.tg * 0.25) }, (_, i) => ({
   id: -100_000 - i,
   type: "group" as const,
   title: `Soak group ${i}`
@@ -140,7 +148,8 @@ const dcUsers = Array.from({ length: poolSize(share.dc) }, (_, i) =>
   discord.addUser({ id: snowflake(), username: `du${i}` })
 )
 const guildId = snowflake()
-const guildChannels = Array.from({ length: roomCount(rate * 0.12) }, (_, i) => ({
+// (About 30% of Discord's load is addressed in guild channels: mentions and part of the tool requests.)
+const guildChannels = Array.from({ length: roomCount(rate * share.dc * 0.3) }, (_, i) => ({
   id: snowflake(),
   name: `general${i}`
 }))
@@ -382,9 +391,6 @@ const fullMix: ReadonlyArray<readonly [Kind, number]> = [
   ["cy-pm", 0.1],
   ["cy-unaddressed", 0.04]
 ]
-// `--only tg|dc|cy`: the load on one platform alone (the others stay connected), to tell where memory goes.
-const onlyFlag = process.argv.indexOf("--only")
-const only = onlyFlag >= 0 ? process.argv[onlyFlag + 1] : undefined
 const mix = fullMix.filter(([kind]) => only === undefined || kind.startsWith(`${only}-`))
 if (mix.length === 0) throw new Error(`--only ${only}: expected tg, dc or cy`)
 const pick = (): Kind => {
