@@ -166,16 +166,17 @@ export interface OutboxEntry extends NewOutboxEntry {
   readonly updatedAt: number
 }
 
-/**
- * The store. Every method is a cheap synchronous `Effect`. Methods marked *buffered* return before their write is
- * durable; `commit` is the durability point. Every read first commits what is buffered, so it sees earlier writes.
- */
 /** What `pruneDeliveries` deleted. */
 export interface PruneResult {
   readonly inbound: number
   readonly outbox: number
 }
 
+/**
+ * The store. Every method is a cheap synchronous `Effect` (but `pruneDeliveries`, which works in batches). Methods
+ * marked *buffered* return before their write is durable; `commit` is the durability point. Every read first commits
+ * what is buffered, so it sees earlier writes.
+ */
 export interface StoreService {
   /** The database file (`:memory:` for `layerMemory`). */
   readonly path: string
@@ -254,12 +255,13 @@ export interface StoreService {
   /** Chunks of a channel still `pending` or `unknown`, in key and chunk order. */
   outboxPending(channel: string): Effect.Effect<ReadonlyArray<OutboxEntry>>
 
-  /** Succeeds once every write issued before it is committed; fails if one of them could not be. */
   /**
    * Delete delivery records (inbound messages, outbox chunks) older than `before`, in batches of `batch` (default
    * 1000) with a yield between them; returns how many of each were deleted.
    */
   pruneDeliveries(before: number, batch?: number): Effect.Effect<PruneResult>
+
+  /** Succeeds once every write issued before it is committed; fails if one of them could not be. */
   readonly commit: Effect.Effect<void, StoreError>
   /** Group-commit counters (transactions, committed and failed writes, writes pending). */
   readonly stats: Effect.Effect<WriterStats>
