@@ -8,10 +8,6 @@ import { Effect, Either } from "effect"
 import { loadConfig } from "../config/Config.ts"
 import { defaultRedactor } from "../log/Redactor.ts"
 import { type Args, flag, parseArgs } from "./args.ts"
-import { runChat } from "./commands/chat.ts"
-import { runCheck } from "./commands/check.ts"
-import { runExport } from "./commands/export.ts"
-import { newPersona, newPlugin, ScaffoldError } from "./commands/new.ts"
 import { runStart } from "./commands/start.ts"
 
 const usage = `troupe — LLM chat personas on Telegram, Discord and CyTube
@@ -59,14 +55,19 @@ export const main = async (argv: ReadonlyArray<string>) => {
         port: port === undefined ? undefined : Number(port)
       })
     }
-    case "check":
+    // The other commands load their code when they run: `start` (the one that must be quick) does not pay for them.
+    case "check": {
+      const { runCheck } = await import("./commands/check.ts")
       return runCheck(await configOf(args))
+    }
     case "chat": {
       if (!rest[0]) return fail("usage: troupe chat PERSONA")
+      const { runChat } = await import("./commands/chat.ts")
       return runChat(await configOf(args), rest[0])
     }
     case "new": {
       const loaded = await configOf(args)
+      const { newPersona, newPlugin, ScaffoldError } = await import("./commands/new.ts")
       const [kind, name] = rest
       try {
         const dir =
@@ -102,8 +103,10 @@ export const main = async (argv: ReadonlyArray<string>) => {
       process.stdout.write(`imported ${result.right.definition.title} into ${result.right.dir}\n`)
       return
     }
-    case "export":
+    case "export": {
+      const { runExport } = await import("./commands/export.ts")
       return runExport(await configOf(args), rest[0], flag(args, "out"))
+    }
     default:
       return fail(`unknown command "${command}"\n\n${usage}`)
   }
