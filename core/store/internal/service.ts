@@ -69,6 +69,8 @@ const logFailure = (runtime: Runtime.Runtime<never>) => (failure: FlushFailure) 
     )
   )
 
+const yieldToEventLoop = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+
 export const makeStore = (options: OpenOptions): Effect.Effect<StoreService, StoreError, Scope.Scope> =>
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<never>()
@@ -262,7 +264,8 @@ export const makeStore = (options: OpenOptions): Effect.Effect<StoreService, Sto
               const deleted = yield* read(() => statement.run(before, size).changes)
               pruned[table] += deleted
               if (deleted < size) break
-              yield* Effect.yieldNow()
+              // Let the event loop run (sockets, timers) between batches, not only other fibers.
+              yield* yieldToEventLoop
             }
           }
           return pruned satisfies PruneResult
