@@ -47,6 +47,11 @@ export interface ReplySink {
    * its own pace); `ReplyCompleted` and `ReplyFailed` return when the platform has the final text.
    */
   readonly emit: (event: OutboundEvent) => Effect.Effect<void, DeliveryError>
+  /**
+   * Optional synchronous hand-over of a `Typing` or `ReplyDelta` (there is one per streamed delta): `true` when the
+   * channel took it, and `emit` is then not called for it; `false` when it needs `emit` (e.g. to start an edit).
+   */
+  readonly offer?: (event: EventOf<"Typing"> | EventOf<"ReplyDelta">) => boolean
 }
 
 /** What the room looks like, for the prompt: whatever the platform can tell. */

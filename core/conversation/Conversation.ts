@@ -157,6 +157,13 @@ export const conversationBehavior = (
         )
       })
 
+    /** The synchronous path of `deliver` for a sink that has one: published only once the channel took it. */
+    const offerTo = (offer: NonNullable<ReplySink["offer"]>) => (event: EventOf<"Typing"> | EventOf<"ReplyDelta">) => {
+      if (!offer(event)) return false
+      bus.unsafePublish(event)
+      return true
+    }
+
     const userMessageOf = (message: MessageReceived): NewMessage => ({
       conversationId: id,
       role: "user",
@@ -209,7 +216,8 @@ export const conversationBehavior = (
             userName: messages.at(-1)?.author.name ?? ""
           },
           emit: (event: TurnEvent) =>
-            event._tag === "ReplyDelta" || event._tag === "Typing" ? deliver(sink, event) : bus.publish(event)
+            event._tag === "ReplyDelta" || event._tag === "Typing" ? deliver(sink, event) : bus.publish(event),
+          ...(sink.offer === undefined ? {} : { offer: offerTo(sink.offer) })
         }
         yield* remember(messages.filter((message) => !stored.has(message.messageId)).map(userMessageOf))
         // Record which turn answers these messages before anything is sent, so a restart can finish this very turn.

@@ -66,6 +66,11 @@ export interface TurnInput {
   readonly toolContext: Omit<ToolCallContext, "options">
   /** Called for every event of the turn as it happens (the caller publishes and forwards to the channel). */
   readonly emit: (event: TurnEvent) => Effect.Effect<void>
+  /**
+   * Optional synchronous path for the frequent ones (`Typing`, `ReplyDelta`): `true` when the event was delivered, and
+   * `emit` is then not called for it.
+   */
+  readonly offer?: (event: EventOf<"Typing"> | EventOf<"ReplyDelta">) => boolean
 }
 
 export interface TurnResult {
@@ -288,10 +293,14 @@ export const runTurn = (input: TurnInput): Effect.Effect<TurnResult, TurnFailed,
           state.separator = ""
           text += event.text
           state.visible += delta
-          return Effect.zipRight(
-            input.emit({ _tag: "ReplyDelta", ...base(), turnId: input.turnId, delta, text: state.visible }),
-            loop
-          )
+          const out: EventOf<"ReplyDelta"> = {
+            _tag: "ReplyDelta",
+            ...base(),
+            turnId: input.turnId,
+            delta,
+            text: state.visible
+          }
+          return input.offer?.(out) ? loop : Effect.zipRight(input.emit(out), loop)
         })
         return Effect.ensuring(loop, Effect.sync(completion.cancel))
       })
@@ -314,10 +323,9 @@ export const runTurn = (input: TurnInput): Effect.Effect<TurnResult, TurnFailed,
         }
         const visibleBefore = state.visible
         const separatorBefore = state.separator
-        const call = Effect.zipRight(
-          input.emit({ _tag: "Typing", ...base() }),
-          streamCall(candidate, requestFor(candidate, extra, maxTokens, lastRound))
-        )
+        const stream = streamCall(candidate, requestFor(candidate, extra, maxTokens, lastRound))
+        const typing: EventOf<"Typing"> = { _tag: "Typing", ...base() }
+        const call = input.offer?.(typing) ? stream : Effect.zipRight(input.emit(typing), stream)
         return Effect.matchEffect(call, {
           onSuccess: (result) => {
             state.candidate = index

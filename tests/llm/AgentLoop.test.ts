@@ -31,6 +31,33 @@ const apis = [
 ] as const
 
 describe.each(apis)("streaming ($api)", ({ api, provider, model }) => {
+  test("a caller's synchronous offer takes the deltas it accepts; the rest still come through emit, in order", async () => {
+    llm.script({ text: "The quick brown fox jumps over", usage: { input: 30, output: 7 } })
+    const sage = persona({ model: { provider: api === "openai" ? "fakeai" : "fakeclaude", model } })
+    const { offered, emitted, result } = await run(
+      Effect.gen(function* () {
+        const collected = yield* collector
+        const offered: Array<string> = []
+        let n = 0
+        const result = yield* runTurn(
+          turnInput(sage, collected, {
+            // Every other delta is taken here (as a channel does while an edit is under way), typing too.
+            offer: (event) => {
+              if (event._tag === "ReplyDelta" && n++ % 2 === 1) return false
+              offered.push(event._tag === "ReplyDelta" ? event.delta : "typing")
+              return true
+            }
+          })
+        )
+        return { offered, emitted: collected.events.map((e) => (e._tag === "ReplyDelta" ? e.delta : e._tag)), result }
+      }),
+      { providers: [provider()] }
+    )
+    expect(offered).toEqual(["typing", "The ", "brown ", "jumps "])
+    expect(emitted).toEqual(["quick ", "fox ", "over"])
+    expect(result.text).toBe("The quick brown fox jumps over")
+  })
+
   test("deltas arrive in order and the answer and transcript equal what was streamed", async () => {
     llm.script({ text: "The quick brown fox jumps over", usage: { input: 30, output: 7 } })
     const sage = persona({ model: { provider: api === "openai" ? "fakeai" : "fakeclaude", model } })

@@ -289,9 +289,10 @@ export const cytubeChannel: ChannelFactory<CytubeConfig> = (config, host) =>
           })
         })
       return {
+        // No typing indicator and no edits on CyTube: only the final text goes out.
+        offer: () => true,
         emit: (event) => {
           switch (event._tag) {
-            // No typing indicator and no edits on CyTube: only the final text goes out.
             case "Typing":
             case "ReplyDelta":
               return Effect.void

@@ -55,17 +55,21 @@ export const makeMemoryChannel = (options: MemoryChannelOptions = {}): MemoryCha
     openReply: (target) => {
       const reply: MemoryReply = { target, events: [] }
       if (record) replies.push(reply)
+      const take = (event: OutboundEvent) => {
+        if (record) reply.events.push(event)
+        if (event._tag === "ReplyCompleted") reply.text = event.text
+        if (event._tag === "ReplyFailed") {
+          reply.text = event.userText
+          reply.failed = true
+        }
+        options.onEvent?.(target, event)
+      }
       return {
-        emit: (event) =>
-          Effect.sync(() => {
-            if (record) reply.events.push(event)
-            if (event._tag === "ReplyCompleted") reply.text = event.text
-            if (event._tag === "ReplyFailed") {
-              reply.text = event.userText
-              reply.failed = true
-            }
-            options.onEvent?.(target, event)
-          })
+        offer: (event) => {
+          take(event)
+          return true
+        },
+        emit: (event) => Effect.sync(() => take(event))
       }
     }
   }

@@ -230,6 +230,12 @@ export const makeStreamingReply = (
     })
 
   return {
+    // Most deltas only replace the text the next edit shows: that needs no effect.
+    offer: (event) => {
+      if (event._tag === "Typing") return typingFiber !== undefined || finished
+      latest = event.text
+      return !options.stream || finished || editFiber !== undefined || streamBroken
+    },
     emit: (event: OutboundEvent) => {
       switch (event._tag) {
         case "Typing":

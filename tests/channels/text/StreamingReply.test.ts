@@ -86,6 +86,31 @@ describe("streaming reply", () => {
       })
     ))
 
+  test("offered deltas: taken at once while an edit is under way, handed back when one must start", () =>
+    run(
+      Effect.gen(function* () {
+        const store = yield* Store
+        const platform = fakePlatform()
+        const sink = makeStreamingReply(target, platform.ops, options, store, yield* Effect.scope)
+        const offer = sink.offer!
+        // Nothing started yet: typing and the first delta need `emit` (each starts a fiber).
+        expect(offer({ _tag: "Typing", ...base })).toBe(false)
+        yield* sink.emit({ _tag: "Typing", ...base })
+        expect(offer({ _tag: "Typing", ...base })).toBe(true)
+        expect(offer(delta("The first words of it"))).toBe(false)
+        yield* sink.emit(delta("The first words of it"))
+        // While that preview is being sent and the edit interval runs, newer text is just taken.
+        expect(offer(delta("The first words of it and more"))).toBe(true)
+        expect(offer(delta("The first words of it and more words"))).toBe(true)
+        yield* Effect.sleep("120 millis")
+        // The edit showed the newest offered text; its fiber is done, so the next delta needs `emit` again.
+        expect([...platform.messages.values()]).toEqual(["The first words of it and more words"])
+        expect(offer(delta("The first words of it and more words, then some"))).toBe(false)
+        yield* sink.emit(completed("Done."))
+        expect([...platform.messages.values()]).toEqual(["Done."])
+      })
+    ))
+
   test("a long final answer is split: the streamed message takes the first chunk, the rest are new messages", () =>
     run(
       Effect.gen(function* () {
