@@ -286,9 +286,10 @@ export const runTurn = (input: TurnInput): Effect.Effect<TurnResult, TurnFailed,
             call
           )
         }
-        const loop: Effect.Effect<StreamedCall, LlmError> = Effect.flatMap(completion.next, (event) => {
+        /** Takes one event; returns what must run before the next one, or `undefined` when it was taken in full. */
+        const take = (event: StreamEvent): Effect.Effect<StreamedCall, LlmError> | undefined => {
           if (event._tag === "Finished") return finished(event)
-          if (event.text === "") return loop
+          if (event.text === "") return undefined
           const delta = state.separator === "" ? event.text : `${state.separator}${event.text}`
           state.separator = ""
           text += event.text
@@ -300,8 +301,20 @@ export const runTurn = (input: TurnInput): Effect.Effect<TurnResult, TurnFailed,
             delta,
             text: state.visible
           }
-          return input.offer?.(out) ? loop : Effect.zipRight(input.emit(out), loop)
-        })
+          return input.offer?.(out) ? undefined : Effect.zipRight(input.emit(out), loop)
+        }
+        // Events already buffered (a burst from the network, an in-process answer) are taken in a plain loop.
+        const drain = (): Effect.Effect<StreamedCall, LlmError> => {
+          for (let event = completion.poll?.(); event !== undefined; event = completion.poll?.()) {
+            const next = take(event)
+            if (next !== undefined) return next
+          }
+          return loop
+        }
+        const loop: Effect.Effect<StreamedCall, LlmError> = Effect.flatMap(
+          completion.next,
+          (event) => take(event) ?? (completion.poll === undefined ? loop : drain())
+        )
         return Effect.ensuring(loop, Effect.sync(completion.cancel))
       })
 

@@ -111,6 +111,11 @@ export class LlmError extends Schema.TaggedError<LlmError>()("LlmError", {
  */
 export interface Completion {
   readonly next: Effect.Effect<StreamEvent, LlmError>
+  /**
+   * The next event if it is already here, without waiting (else `undefined`: then use `next`, which also reports
+   * failures). Optional: it lets a reader take a burst of buffered events in one go instead of one Effect step each.
+   */
+  readonly poll?: () => StreamEvent | undefined
   readonly cancel: () => void
 }
 

@@ -695,6 +695,45 @@ describe("local providers", () => {
     expect(result.finishReason).toBe("stop")
   })
 
+  test("events taken through poll and through next give the same deltas, in order, with a caller refusing some", async () => {
+    const { makeInstantProvider } = await import("../../core/llm/InstantProvider.ts")
+    const instant = makeInstantProvider({ reply: "one two three four five" })
+    // The same provider whose completions offer only `next`.
+    const pullOnly = {
+      ...instant,
+      name: "pull-only",
+      start: (request: Parameters<typeof instant.start>[0]) => {
+        const { next, cancel } = instant.start(request)
+        return { next, cancel }
+      }
+    }
+    const turn = (provider: string) =>
+      Effect.gen(function* () {
+        const collected = yield* collector
+        const order: Array<string> = []
+        let n = 0
+        const result = yield* runTurn(
+          turnInput(persona({ model: { provider } }), collected, {
+            offer: (event) => {
+              if (event._tag !== "ReplyDelta") return false
+              if (n++ % 2 === 0) return false
+              order.push(`offered ${event.delta}`)
+              return true
+            }
+          })
+        )
+        const emitted = collected.deltas().map((d) => d.delta)
+        return { result: result.text, offered: order, emitted }
+      })
+    const [polled, pulled] = await run(Effect.all([turn("instant"), turn("pull-only")]), {
+      providers: [instant, pullOnly]
+    })
+    expect(polled).toEqual(pulled)
+    expect(polled.offered).toEqual(["offered two ", "offered four "])
+    expect(polled.emitted).toEqual(["one ", "three ", "five"])
+    expect(polled.result).toBe("one two three four five")
+  })
+
   test("a persona naming an unknown provider fails with a config error", async () => {
     const sage = persona({ model: { provider: "groq" } })
     const error = await run(

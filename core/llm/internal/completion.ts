@@ -130,6 +130,8 @@ export const sdkCompletion = <Chunk>(options: SdkCompletionOptions<Chunk>): Comp
         })
       })
     }),
+    // Nothing is here before the first `next` starts the request.
+    poll: () => (head < buffer.length ? take() : undefined),
     cancel
   }
 }
@@ -137,7 +139,11 @@ export const sdkCompletion = <Chunk>(options: SdkCompletionOptions<Chunk>): Comp
 /** A completion over events known in advance (the in-process providers). */
 export const eventsCompletion = (events: ReadonlyArray<StreamEvent>): Completion => {
   let index = 0
-  return { next: Effect.sync(() => events[index++]!), cancel: () => {} }
+  return {
+    next: Effect.sync(() => events[index++]!),
+    poll: () => (index < events.length ? events[index++] : undefined),
+    cancel: () => {}
+  }
 }
 
 /** The `Stream` view of a completion; closing the stream early cancels it. */
