@@ -14,6 +14,7 @@ import type { EventOf, MessageReceived } from "../events/Events.ts"
 import { type BotMessageKey, botMessage } from "../i18n/messages.ts"
 import { runTurn, type TurnInput } from "../llm/AgentLoop.ts"
 import type { LlmProviders } from "../llm/Providers.ts"
+import { withCorrelation } from "../log/Correlation.ts"
 import { Metrics } from "../metrics/Metrics.ts"
 import { defineTroupeMetrics } from "../metrics/TroupeMetrics.ts"
 import type { PersonaDefinition } from "../persona/Persona.ts"
@@ -260,7 +261,7 @@ export const conversationBehavior = (
           for (const message of messages) yield* store.markInbound(message.messageId, "failed", target.turnId)
         }
       }).pipe(
-        Effect.annotateLogs({ cid: target.correlationId, persona: persona.id, conversation: id }),
+        withCorrelation(target.correlationId, persona.id, id),
         // Whatever went wrong, the user hears something and the actor lives on.
         Effect.catchAllCause((cause) =>
           Cause.isInterruptedOnly(cause)

@@ -11,6 +11,7 @@ import { channelIdOf } from "../channels/channelId.ts"
 import { EventBus } from "../events/EventBus.ts"
 import type { MessageReceived } from "../events/Events.ts"
 import type { LlmProviders } from "../llm/Providers.ts"
+import { withCorrelation } from "../log/Correlation.ts"
 import { Metrics } from "../metrics/Metrics.ts"
 import { defineTroupeMetrics } from "../metrics/TroupeMetrics.ts"
 import type { PersonaDefinition } from "../persona/Persona.ts"
@@ -198,7 +199,7 @@ export const makeRouter = (
             return send(conversationId, { _tag: "Notice", message, key: "slow_down" }, now)
           }
           return Effect.logDebug(`not answering: ${decision.reason}`).pipe(
-            Effect.annotateLogs({ cid: message.correlationId, persona: persona.id })
+            withCorrelation(message.correlationId, persona.id)
           )
         }
         // The turn that answers it is named now and recorded with it: a restart can then finish that very turn.

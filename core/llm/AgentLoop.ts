@@ -9,7 +9,7 @@
  * const result = yield* runTurn({ persona, conversationId, correlationId, turnId, history, messages, toolContext, emit })
  * yield* Effect.forEach(result.transcript, store.appendMessage)
  */
-import { Data, Effect, Option, Random } from "effect"
+import { Context, Data, Effect, Option, Random } from "effect"
 import type { RoomContext } from "../channels/Channel.ts"
 import type { EventOf, MessageReceived } from "../events/Events.ts"
 import { type BotMessageKey, botMessage } from "../i18n/messages.ts"
@@ -41,7 +41,7 @@ import type {
   ToolSpec,
   Usage
 } from "./Provider.ts"
-import { LlmProviders } from "./Providers.ts"
+import { LlmProviders, type LlmProvidersService } from "./Providers.ts"
 import { decide } from "./Retry.ts"
 
 export type TurnEvent =
@@ -133,9 +133,13 @@ interface CallResult extends StreamedCall {
 
 export const utcDay = (now: number): string => new Date(now).toISOString().slice(0, 10)
 
-const resolveChain = (persona: PersonaDefinition) =>
+interface Chain {
+  readonly chain: ReadonlyArray<Candidate>
+  readonly skipped: ReadonlyArray<string>
+}
+
+const resolveChain = (persona: PersonaDefinition, providers: LlmProvidersService): Effect.Effect<Chain> =>
   Effect.gen(function* () {
-    const providers = yield* LlmProviders
     const refs = [{ provider: persona.model.provider, model: persona.model.model }, ...persona.model.fallbacks]
     const chain: Candidate[] = []
     const skipped: string[] = []
@@ -165,14 +169,34 @@ const resolveChain = (persona: PersonaDefinition) =>
   })
 
 /**
+ * The chain of a persona, resolved once per persona definition and providers service (both immutable: a reloaded
+ * persona or config is a new object), so a turn does not look its providers up again.
+ */
+const chains = new WeakMap<PersonaDefinition, { readonly providers: LlmProvidersService; readonly chain: Chain }>()
+
+const chainOf = (persona: PersonaDefinition, providers: LlmProvidersService): Effect.Effect<Chain> => {
+  const cached = chains.get(persona)
+  if (cached !== undefined && cached.providers === providers) return Effect.succeed(cached.chain)
+  return Effect.tap(resolveChain(persona, providers), (chain) => {
+    chains.set(persona, { providers, chain })
+  })
+}
+
+/** The services a turn uses, read from the context in one step. */
+const turnServices = Effect.contextWith((context: Context.Context<LlmProviders | Tools | Store>) => ({
+  tools: Context.get(context, Tools),
+  store: Context.get(context, Store),
+  providers: Context.get(context, LlmProviders),
+  metrics: Context.getOption(context as Context.Context<unknown>, Metrics)
+}))
+
+/**
  * Run one turn. Fails only with `TurnFailed` (every provider down, daily budget reached, nothing configured);
  * interrupting it cancels the HTTP request in flight and any running tool calls.
  */
 export const runTurn = (input: TurnInput): Effect.Effect<TurnResult, TurnFailed, LlmProviders | Tools | Store> =>
   Effect.gen(function* () {
-    const tools = yield* Tools
-    const store = yield* Store
-    const metrics = yield* Effect.serviceOption(Metrics)
+    const { tools, store, providers, metrics } = yield* turnServices
     const persona = input.persona
     const language = input.messages.at(-1)?.author.language
     const failure = (kind: TurnFailed["kind"], reason: string, key: BotMessageKey) =>
@@ -186,7 +210,7 @@ export const runTurn = (input: TurnInput): Effect.Effect<TurnResult, TurnFailed,
       conversationId: input.conversationId
     })
 
-    const { chain, skipped } = yield* resolveChain(persona)
+    const { chain, skipped } = yield* chainOf(persona, providers)
     for (const reason of skipped) yield* Effect.logWarning(`${persona.id}: skipping a model of the chain: ${reason}`)
     if (chain.length === 0) return yield* failure("config", skipped.join("; "), "not_configured")
 

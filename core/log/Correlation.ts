@@ -29,19 +29,33 @@ export const newCorrelationId = (): string => {
 
 /**
  * Annotate every log line inside `self` (and inside the fibers it forks) with `cid`, and `persona` and `conversation`
- * when given.
+ * when given; the annotations in force before come back when `self` succeeds or fails.
+ *
+ * It runs once per turn, so it is `Effect.annotateLogs` made cheaper: that one guards the restore against
+ * interruption, at about 25 runtime steps; this one takes about 6. An interrupted `self` leaves its annotations on a
+ * fiber that is ending (only finalizers still run on it, and their lines keep the id of the work they end).
  *
  * @example
  * handleMessage(message).pipe(withCorrelation(newCorrelationId(), "sage", "telegram:chat:42"))
  */
 export const withCorrelation =
   (cid: string, persona?: string, conversation?: string) =>
-  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
-    const annotations: Record<string, string> = { cid }
-    if (persona !== undefined) annotations.persona = persona
-    if (conversation !== undefined) annotations.conversation = conversation
-    return Effect.annotateLogs(self, annotations)
-  }
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.flatMap(
+      FiberRef.getAndUpdate(FiberRef.currentLogAnnotations, (annotations) => {
+        let next = HashMap.set(annotations, "cid", cid as unknown)
+        if (persona !== undefined) next = HashMap.set(next, "persona", persona)
+        if (conversation !== undefined) next = HashMap.set(next, "conversation", conversation)
+        return next
+      }),
+      (before) => {
+        const restore = FiberRef.set(FiberRef.currentLogAnnotations, before)
+        return Effect.matchCauseEffect(self, {
+          onFailure: (cause) => Effect.zipRight(restore, Effect.failCause(cause)),
+          onSuccess: (value) => Effect.as(restore, value)
+        })
+      }
+    )
 
 /** The correlation id of the current fiber, if some `withCorrelation` encloses it. */
 export const currentCorrelationId: Effect.Effect<Option.Option<string>> = Effect.map(

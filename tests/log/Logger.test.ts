@@ -157,6 +157,26 @@ describe("correlation", () => {
     expect(await Effect.runPromise(currentCorrelationId)).toEqual(Option.none())
   })
 
+  test("the annotations in force before come back after the work succeeds or fails", async () => {
+    const lines = await capture(
+      Effect.gen(function* () {
+        yield* Effect.log("first").pipe(withCorrelation("cid-1", "sage", "c1"))
+        yield* Effect.log("between")
+        yield* Effect.flip(Effect.zipRight(Effect.log("second"), Effect.fail("boom")).pipe(withCorrelation("cid-2")))
+        yield* Effect.log("after")
+      }).pipe(Effect.annotateLogs("outer", "yes"))
+    )
+    const [first, between, second, after] = lines.map(parseLogfmt)
+    expect(first).toMatchObject({ msg: "first", cid: "cid-1", persona: "sage", conversation: "c1", outer: "yes" })
+    expect(second).toMatchObject({ msg: "second", cid: "cid-2", outer: "yes" })
+    expect(second!.persona).toBeUndefined()
+    for (const line of [between, after]) {
+      expect(line).toMatchObject({ outer: "yes" })
+      expect(line!.cid).toBeUndefined()
+      expect(line!.conversation).toBeUndefined()
+    }
+  })
+
   test("newCorrelationId makes short url-safe ids that do not repeat", () => {
     const ids = new Set(Array.from({ length: 5000 }, newCorrelationId))
     expect(ids.size).toBe(5000)
