@@ -1,3 +1,4 @@
+import { Database } from "bun:sqlite"
 import { describe, expect, test } from "bun:test"
 import { join } from "node:path"
 import { Effect, TestClock } from "effect"
@@ -41,6 +42,36 @@ describe("Store inbound bookkeeping", () => {
       Effect.flatMap(Store, (store) => store.recordInbound(inbound("tg:42:1", 10)))
     )
     expect(again).toBe("seen")
+  })
+
+  test("a status change of a record still buffered leaves the row an UPDATE of a committed one leaves", async () => {
+    await withStore(
+      db(),
+      Effect.gen(function* () {
+        const store = yield* Store
+        yield* store.recordInbound({ ...inbound("a", 1), turnId: "t-a" })
+        yield* store.recordInbound({ ...inbound("b", 2), turnId: "t-b" })
+        yield* store.commit
+        yield* store.recordInbound({ ...inbound("c", 3), turnId: "t-c" })
+        yield* store.recordInbound({ ...inbound("d", 4), turnId: "t-d" })
+        yield* store.markInbound("a", "answered", "t-a2")
+        yield* store.markInbound("b", "skipped")
+        yield* store.markInbound("c", "answered", "t-c2")
+        yield* store.markInbound("d", "skipped")
+        // Two inserts and the two UPDATEs of committed records: the buffered records took their change in place.
+        expect((yield* store.stats).pending).toBe(4)
+        expect((yield* store.unansweredInbound("sage", 0)).map((u) => u.messageId)).toEqual([])
+      })
+    )
+    const file = new Database(db(), { readonly: true })
+    const rows = file.query("SELECT message_id AS id, status, turn_id AS turn FROM inbound ORDER BY message_id").all()
+    file.close()
+    expect(rows).toEqual([
+      { id: "a", status: "answered", turn: "t-a2" },
+      { id: "b", status: "skipped", turn: "t-b" },
+      { id: "c", status: "answered", turn: "t-c2" },
+      { id: "d", status: "skipped", turn: "t-d" }
+    ])
   })
 
   test("unanswered lists the messages still received since a time, oldest first", () =>

@@ -3,7 +3,7 @@
  * writes go through the `Writer`; reads flush it first; writes whose result the caller needs (deletes) flush it and
  * then run on their own.
  */
-import { Database } from "bun:sqlite"
+import { Database, type SQLQueryBindings } from "bun:sqlite"
 import { Effect, Runtime, type Scope } from "effect"
 import { migrate } from "../migrations.ts"
 import type {
@@ -28,7 +28,7 @@ import {
   toMessage,
   toOutbox
 } from "./rows.ts"
-import { prepareStatements } from "./statements.ts"
+import { prepareStatements, recordInboundStatus, recordInboundTurnId } from "./statements.ts"
 import { type FlushFailure, Writer } from "./Writer.ts"
 
 export interface OpenOptions {
@@ -91,7 +91,10 @@ export const makeStore = (options: OpenOptions): Effect.Effect<StoreService, Sto
       })
     )
     // Ids recorded by `recordInbound` since the last flush: the dedupe check sees them without forcing a commit.
-    const pendingInbound = new Set<string>()
+    // Buffered inbound records by message id, with their parameters: a status change that arrives before the record
+    // is committed (a turn answered within the same group commit, the usual case under load) is written into the
+    // buffered insert instead of costing an UPDATE of its own.
+    const pendingInbound = new Map<string, Array<SQLQueryBindings>>()
     // Conversations and cursors with buffered writes: a read of another one needs no flush (it cannot see a
     // difference), which spares a transaction per conversation that starts (its first history read).
     const pendingConversations = new Set<string>()
@@ -210,19 +213,27 @@ export const makeStore = (options: OpenOptions): Effect.Effect<StoreService, Sto
         Effect.sync(() => {
           // Committed rows are in the table, buffered ones in `pendingInbound`: no flush needed for the check.
           if (pendingInbound.has(entry.messageId) || reads.inboundExists.get(entry.messageId) !== null) return "seen"
-          writer.write(writes.recordInbound, [
+          const params: Array<SQLQueryBindings> = [
             entry.messageId,
             entry.persona,
             entry.conversationId,
             entry.at,
             entry.payload,
-            entry.turnId ?? null
-          ])
-          pendingInbound.add(entry.messageId)
+            entry.turnId ?? null,
+            "received"
+          ]
+          writer.write(writes.recordInbound, params)
+          pendingInbound.set(entry.messageId, params)
           return "new"
         }),
       markInbound: (messageId, status, turnId) =>
-        Effect.sync(() => writer.write(writes.markInbound, [status, turnId ?? null, messageId])),
+        Effect.sync(() => {
+          const buffered = pendingInbound.get(messageId)
+          if (buffered === undefined) return writer.write(writes.markInbound, [status, turnId ?? null, messageId])
+          // The same row as the UPDATE would leave: the new status, and the turn id unless none is given.
+          buffered[recordInboundStatus] = status
+          if (turnId !== undefined) buffered[recordInboundTurnId] = turnId
+        }),
       unansweredInbound: (persona, since) =>
         read(() =>
           (reads.unansweredInbound.all(persona, since) as Array<UnansweredInbound & { turnId: string | null }>).map(

@@ -36,8 +36,8 @@ const writes = {
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)`,
   updateJob: `UPDATE jobs SET next_at = coalesce(?1, next_at), status = coalesce(?2, status),
     last_run_at = coalesce(?3, last_run_at) WHERE id = ?4`,
-  recordInbound: `INSERT OR IGNORE INTO inbound (message_id, persona, conversation_id, at, payload, turn_id)
-    VALUES (?, ?, ?, ?, ?, ?)`,
+  recordInbound: `INSERT OR IGNORE INTO inbound (message_id, persona, conversation_id, at, payload, turn_id, status)
+    VALUES (?, ?, ?, ?, ?, ?, ?)`,
   markInbound: "UPDATE inbound SET status = ?1, turn_id = coalesce(?2, turn_id) WHERE message_id = ?3",
   // A key already there keeps its status: a replayed turn must never turn a sent chunk back into a pending one.
   outboxPut: `INSERT INTO outbox (key, persona, channel, conversation_id, turn_id, chunk, text, status, created_at,
@@ -80,6 +80,10 @@ const reads = {
   outboxPending: `SELECT ${outboxColumns} FROM outbox WHERE channel = ? AND status IN ('pending', 'unknown')
     ORDER BY key, chunk`
 } as const
+
+/** Positions of `turn_id` and `status` among the parameters of `recordInbound`. */
+export const recordInboundTurnId = 5
+export const recordInboundStatus = 6
 
 export type Writes = { readonly [K in keyof typeof writes]: WriteKind }
 export type Reads = { readonly [K in keyof typeof reads]: Statement }
