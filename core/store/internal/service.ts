@@ -90,10 +90,10 @@ export const makeStore = (options: OpenOptions): Effect.Effect<StoreService, Sto
         finalize()
       })
     )
-    // Ids recorded by `recordInbound` since the last flush: the dedupe check sees them without forcing a commit.
-    // Buffered inbound records by message id, with their parameters: a status change that arrives before the record
-    // is committed (a turn answered within the same group commit, the usual case under load) is written into the
-    // buffered insert instead of costing an UPDATE of its own.
+    // Records made by `recordInbound` since the last flush, by message id with their parameters: the dedupe check sees
+    // them without forcing a commit, and a status change that arrives before the record is committed (a turn answered
+    // within the same group commit, the usual case under load) is written into the buffered insert instead of costing
+    // an UPDATE of its own.
     const pendingInbound = new Map<string, Array<SQLQueryBindings>>()
     // Conversations and cursors with buffered writes: a read of another one needs no flush (it cannot see a
     // difference), which spares a transaction per conversation that starts (its first history read).
